@@ -1,0 +1,95 @@
+"""The two-layer MLP used by TokenLearner, TokenFuser and the ViT block."""
+
+import keras
+from keras import ops
+
+from keras_tokenlearner import validation
+
+# The authors' MLP initialisers (Scenic `MlpBlock`): Xavier-uniform kernels,
+# biases drawn from N(0, 1e-6).
+KERNEL_INITIALIZER = "glorot_uniform"
+
+
+def bias_initializer():
+    """A fresh N(0, 1e-6) bias initializer, as in the authors' MLPs."""
+    return keras.initializers.RandomNormal(stddev=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="keras_tokenlearner")
+class MLP(keras.layers.Layer):
+    """Dense -> tanh-approximate GELU -> Dropout -> Dense -> Dropout.
+
+    The feed-forward block of the authors' code (Scenic `MlpBlock`). It is the
+    attention MLP of TokenLearner v1.1, the mixing MLP of TokenFuser and the
+    MLP of every transformer block in this package.
+
+    Args:
+        hidden_dim: int. Width of the hidden layer.
+        output_dim: int. Width of the output.
+        dropout_rate: float. Dropout after the activation and after the
+            output layer. Defaults to `0.0`.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: A tensor of shape `(..., channels)`.
+        training: bool. Whether dropout is active.
+
+    Returns:
+        A tensor of shape `(..., output_dim)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> tuple(MLP(hidden_dim=16, output_dim=4)(np.zeros((2, 5, 8))).shape)
+    (2, 5, 4)
+    """
+
+    def __init__(self, hidden_dim, output_dim, dropout_rate=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
+        self.output_dim = validation.check_positive_int("output_dim", output_dim)
+        self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
+        self.hidden = self._dense(hidden_dim, "hidden")
+        self.output_dense = self._dense(output_dim, "output")
+        self.dropout = keras.layers.Dropout(
+            dropout_rate, dtype=self.dtype_policy, name="dropout"
+        )
+
+    def _dense(self, units, name):
+        return keras.layers.Dense(
+            units,
+            kernel_initializer=KERNEL_INITIALIZER,
+            bias_initializer=bias_initializer(),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        self.hidden.build(input_shape)
+        self.output_dense.build(input_shape[:-1] + (self.hidden_dim,))
+
+    def call(self, inputs, training=None):
+        x = ops.gelu(self.hidden(inputs), approximate=True)
+        x = self.dropout(x, training=training)
+        x = self.output_dense(x)
+        return self.dropout(x, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)[:-1] + (self.output_dim,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_dim=self.hidden_dim,
+            output_dim=self.output_dim,
+            dropout_rate=self.dropout_rate,
+        )
+        return config
+
+
+def layer_norm(epsilon, dtype_policy, name):
+    """The authors' LayerNorm: epsilon 1e-6 by default, not Keras's 1e-3."""
+    return keras.layers.LayerNormalization(
+        epsilon=epsilon, dtype=dtype_policy, name=name
+    )

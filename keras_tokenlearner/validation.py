@@ -1,0 +1,69 @@
+"""Argument checks shared by the whole package.
+
+Every check raises a `ValueError` in the Keras style, naming the argument and
+the value received, e.g.:
+
+    Invalid value received for argument `num_tokens`. Expected a positive
+    int. Received: num_tokens=0
+
+Pure Python: no backend import, so layers, models and the trainer share it.
+"""
+
+import numbers
+
+
+def invalid_value(name, expected, value):
+    """Returns the package's one `ValueError` for a bad argument value."""
+    return ValueError(
+        f"Invalid value received for argument `{name}`. Expected {expected}. "
+        f"Received: {name}={value!r}"
+    )
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_positive_int(name, value):
+    """Checks `value` is an int >= 1 (bools are rejected)."""
+    if not _is_int(value) or value < 1:
+        raise invalid_value(name, "a positive int", value)
+    return int(value)
+
+
+def check_non_negative_int(name, value):
+    """Checks `value` is an int >= 0 (bools are rejected)."""
+    if not _is_int(value) or value < 0:
+        raise invalid_value(name, "a non-negative int", value)
+    return int(value)
+
+
+def check_rate(name, value):
+    """Checks `value` is a float in [0, 1), as dropout rates must be."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_number or not 0.0 <= value < 1.0:
+        raise invalid_value(name, "a float in the range [0, 1)", value)
+    return float(value)
+
+
+def check_positive_float(name, value):
+    """Checks `value` is a real number > 0."""
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_number or not value > 0:
+        raise invalid_value(name, "a positive float", value)
+    return float(value)
+
+
+def check_bool(name, value):
+    """Checks `value` is a bool."""
+    if not isinstance(value, bool):
+        raise invalid_value(name, "a bool", value)
+    return value
+
+
+def check_choice(name, value, choices):
+    """Checks `value` is one of `choices`."""
+    if value not in choices:
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise invalid_value(name, f"one of {listed}", value)
+    return value

@@ -1,0 +1,150 @@
+"""TokenLearner: shapes, NumPy parity, invariants, serialization, errors."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_tokenlearner import TokenLearner
+from tests import reference
+from tests import testing
+
+VERSIONS = ["1.1", "1.0"]
+
+
+def norm_weights(layer):
+    return [testing.to_numpy(w) for w in (layer.norm.gamma, layer.norm.beta)]
+
+
+def mlp_weights(mlp):
+    dense = (mlp.hidden, mlp.output_dense)
+    return [testing.to_numpy(w) for d in dense for w in (d.kernel, d.bias)]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("num_tokens", [1, 8, 16, 111])
+@pytest.mark.parametrize(
+    "input_shape, expected",
+    [((2, 36, 12), (2, None, 12)), ((2, 5, 7, 12), (2, None, 12))],
+    ids=["sequence", "non_square_grid"],
+)
+def test_output_shapes(version, num_tokens, input_shape, expected):
+    layer = TokenLearner(num_tokens, version=version)
+    tokens, maps = layer(
+        testing.random_array(input_shape), return_attention_maps=True
+    )
+    positions = 36 if len(input_shape) == 3 else 35
+    assert tuple(tokens.shape) == (2, num_tokens, 12)
+    assert tuple(maps.shape) == (2, num_tokens, positions)
+    assert layer.compute_output_shape(input_shape) == (2, num_tokens, 12)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("num_frames", [1, 2, 4])
+def test_video_learns_tokens_per_frame(version, num_frames):
+    layer = TokenLearner(8, version=version)
+    video = testing.random_array((2, num_frames, 4, 5, 12))
+    tokens, maps = layer(video, return_attention_maps=True)
+    assert tuple(tokens.shape) == (2, num_frames, 8, 12)
+    assert tuple(maps.shape) == (2, num_frames, 8, 20)
+    # Frame t's tokens depend on frame t alone.
+    single = layer(video[:, -1:])
+    np.testing.assert_allclose(
+        testing.to_numpy(tokens)[:, -1:], testing.to_numpy(single), atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_unknown_batch_and_spatial_sizes_under_xla(version):
+    inputs = keras.Input((None, None, 12))
+    model = keras.Model(inputs, TokenLearner(4, version=version)(inputs))
+    assert tuple(model.output.shape) == (None, 4, 12)
+    model.compile(jit_compile=True)
+    for shape in [(3, 4, 4, 12), (1, 6, 5, 12)]:
+        x = testing.random_array(shape)
+        expected = testing.to_numpy(model(x))
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+
+
+def test_v11_matches_numpy_reference():
+    layer = TokenLearner(5, bottleneck_dim=16)
+    x = testing.random_array((2, 3, 4, 6, 12))
+    layer.build(x.shape)
+    testing.randomize_weights(layer)
+    tokens, maps = layer(x, return_attention_maps=True)
+    flat = x.reshape(2, 3, 24, 12)
+    expected_tokens, expected_maps = reference.token_learner_v11(
+        flat, norm_weights(layer), mlp_weights(layer.attention_mlp)
+    )
+    np.testing.assert_allclose(testing.to_numpy(maps), expected_maps, atol=1e-5)
+    np.testing.assert_allclose(testing.to_numpy(tokens), expected_tokens, atol=1e-4)
+
+
+@pytest.mark.parametrize("use_sum_pooling", [True, False])
+def test_v10_matches_numpy_reference(use_sum_pooling):
+    layer = TokenLearner(6, version="1.0", use_sum_pooling=use_sum_pooling)
+    x = testing.random_array((2, 5, 7, 12))
+    layer.build(x.shape)
+    testing.randomize_weights(layer, scale=0.3)
+    tokens, maps = layer(x, return_attention_maps=True)
+    kernels = [testing.to_numpy(c.kernel) for c in layer.convolutions]
+    expected_tokens, expected_maps = reference.token_learner_v10(
+        x, norm_weights(layer), kernels, use_sum_pooling
+    )
+    np.testing.assert_allclose(testing.to_numpy(maps), expected_maps, atol=1e-5)
+    np.testing.assert_allclose(testing.to_numpy(tokens), expected_tokens, atol=1e-4)
+
+
+def test_v10_square_sequence_is_treated_as_grid():
+    layer = TokenLearner(3, version="1.0")
+    grid = testing.random_array((2, 4, 4, 8))
+    from_grid = testing.to_numpy(layer(grid))
+    from_sequence = testing.to_numpy(layer(grid.reshape(2, 16, 8)))
+    np.testing.assert_allclose(from_sequence, from_grid, atol=1e-6)
+
+
+def test_v11_attention_rows_sum_to_one_and_are_convex():
+    layer = TokenLearner(8)
+    x = testing.random_array((3, 6, 6, 16))
+    tokens, maps = layer(x, return_attention_maps=True)
+    maps = testing.to_numpy(maps)
+    assert np.all(maps >= 0)
+    np.testing.assert_allclose(maps.sum(axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(
+        testing.to_numpy(tokens), maps @ x.reshape(3, 36, 16), atol=1e-5
+    )
+
+
+def test_v11_is_invariant_to_permuting_positions():
+    layer = TokenLearner(8)
+    x = testing.random_array((2, 30, 16))
+    permutation = np.random.default_rng(1).permutation(30)
+    np.testing.assert_allclose(
+        testing.to_numpy(layer(x[:, permutation])),
+        testing.to_numpy(layer(x)),
+        atol=1e-5,
+    )
+
+
+def test_v11_constant_input_gives_that_constant():
+    layer = TokenLearner(8)
+    x = np.broadcast_to(testing.random_array((2, 1, 1, 16)), (2, 5, 5, 16))
+    tokens = testing.to_numpy(layer(np.ascontiguousarray(x)))
+    np.testing.assert_allclose(tokens, np.repeat(x[:, 0, :1], 8, axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_config_serialization_and_keras_file(version, tmp_path):
+    layer = TokenLearner(4, version=version, bottleneck_dim=8, dropout_rate=0.1)
+    testing.assert_config_complete(layer)
+    testing.assert_config_round_trip(layer)
+    model = testing.classifier_around(layer, (6, 6, 8))
+    testing.assert_keras_file_round_trip(
+        model, testing.random_array((2, 6, 6, 8)), tmp_path
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_jit_compiled_fit_step(version):
+    model = testing.classifier_around(TokenLearner(4, version=version), (4, 4, 8))
+    x, y = testing.random_array((4, 4, 4, 8)), np.array([0, 1, 2, 1])
+    testing.assert_jit_fit_step_trains(model, x, y)

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: every test under the TensorFlow backend, then the
+# backend-agnostic tests (layers, models, their docstring examples) under JAX.
+# Extra arguments go to both pytest runs, e.g. `bash tests/run_all.sh -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+
+echo "=== KERAS_BACKEND=tensorflow: all tests"
+KERAS_BACKEND=tensorflow python3 -m pytest -q "$@"
+
+echo "=== KERAS_BACKEND=jax: backend-agnostic tests"
+KERAS_BACKEND=jax python3 -m pytest -q tests/layers keras_tokenlearner/layers "$@"

@@ -1,13 +1,34 @@
 """keras_tokenlearner: TokenLearner and TokenFuser for Keras 3.
 
 Import the package before `keras.models.load_model` on a `.keras` file that
-holds its layers: importing it registers them with Keras's serializer.
+holds its layers or models: importing it registers them with Keras.
 """
 
 from keras_tokenlearner import layers
+from keras_tokenlearner import models
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
+from keras_tokenlearner.models import VideoViT
+from keras_tokenlearner.models import ViT
+from keras_tokenlearner.models import create_model
+from keras_tokenlearner.models import flops
+from keras_tokenlearner.models import list_models
+from keras_tokenlearner.models import resize_position_embedding
+from keras_tokenlearner.models import transfer_weights
 
 __version__ = "0.1.0"
 
-__all__ = ["TokenFuser", "TokenLearner", "__version__", "layers"]
+__all__ = [
+    "TokenFuser",
+    "TokenLearner",
+    "VideoViT",
+    "ViT",
+    "__version__",
+    "create_model",
+    "flops",
+    "layers",
+    "list_models",
+    "models",
+    "resize_position_embedding",
+    "transfer_weights",
+]

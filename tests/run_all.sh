@@ -10,4 +10,5 @@ echo "=== KERAS_BACKEND=tensorflow: all tests"
 KERAS_BACKEND=tensorflow python3 -m pytest -q "$@"
 
 echo "=== KERAS_BACKEND=jax: backend-agnostic tests"
-KERAS_BACKEND=jax python3 -m pytest -q tests/layers keras_tokenlearner/layers "$@"
+KERAS_BACKEND=jax python3 -m pytest -q tests/layers tests/models keras_tokenlearner/layers \
+    keras_tokenlearner/models "$@"

@@ -1,0 +1,77 @@
+"""Parameters and analytic GFLOPs at 224 px for every image entry of the zoo.
+
+Prints a markdown table (plain vs TokenLearner vs TokenFuser) and writes it to
+benchmarks/results/zoo_table.json; `--update-readme` replaces the table between
+the README's `zoo-table` markers. Models are built symbolically (no weights
+are filled), so this takes about a minute on 2 CPU cores.
+
+    python benchmarks/zoo_table.py --update-readme
+"""
+
+import argparse
+import json
+import pathlib
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner.models.zoo import ZOO
+from keras_tokenlearner.models.zoo import build_symbolic
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VARIANTS = ("", "_tokenlearner", "_tokenfuser")
+BEGIN, END = "<!-- zoo-table:begin -->", "<!-- zoo-table:end -->"
+
+
+def measure():
+    rows = {}
+    for name in ZOO:  # the table's order: sizes, then patches
+        if not name.startswith("vit_") or "_test_" in name:
+            continue
+        model = build_symbolic(name)
+        rows[name] = {"parameters": model.count_params(), "gflops": ktl.flops(model).gflops}
+    return rows
+
+
+PAPER = {"vit_base_patch16": 55.6, "vit_base_patch16_tokenlearner": 28.7}  # GFLOPs at 384 px
+
+
+def paper_comparison():
+    lines = ["| model at 384 px | paper GFLOPs | ours | difference |", "|---|---:|---:|---:|"]
+    for name, paper in PAPER.items():
+        ours = ktl.flops(build_symbolic(name, image_shape=(384, 384, 3))).gflops
+        lines.append(f"| `{name}` | {paper} | {ours:.1f} | {100 * (ours - paper) / paper:+.1f}% |")
+    return "\n".join(lines)
+
+
+def markdown(rows):
+    lines = [
+        "| model | params | GFLOPs | + TokenLearner params | GFLOPs | + TokenFuser params | GFLOPs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in [n for n in rows if not n.endswith(("_tokenlearner", "_tokenfuser"))]:
+        cells = [f"`{name}`"]
+        for suffix in VARIANTS:
+            row = rows[name + suffix]
+            cells += [f"{row['parameters'] / 1e6:.2f}M", f"{row['gflops']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args()
+    rows = measure()
+    table = paper_comparison() + "\n\n" + markdown(rows)
+    print(table)
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "zoo_table.json").write_text(json.dumps(rows, indent=1))
+    if args.update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+        readme.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+
+
+if __name__ == "__main__":
+    main()

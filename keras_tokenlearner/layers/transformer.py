@@ -1,0 +1,112 @@
+"""The one pre-LayerNorm transformer block that every model here uses."""
+
+import keras
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.layers.mlp import MLP
+from keras_tokenlearner.layers.mlp import layer_norm
+
+
+@keras.saving.register_keras_serializable(package="keras_tokenlearner")
+class TransformerBlock(keras.layers.Layer):
+    """Pre-LN encoder block: x + Attention(LN(x)), then x + MLP(LN(x)).
+
+    The block of ViT and of the authors' TokenLearner models (Scenic
+    `Encoder1DBlock`): LayerNorm (epsilon 1e-6), multi-head self-attention
+    with Glorot-uniform kernels, dropout, residual; LayerNorm, the MLP with
+    tanh-approximate GELU, residual.
+
+    Args:
+        hidden_dim: int. Token width D. Must be divisible by `num_heads`.
+        num_heads: int. Number of attention heads.
+        mlp_dim: int. Hidden width of the MLP.
+        dropout_rate: float in [0, 1). Dropout after attention and in the
+            MLP. Defaults to `0.0`.
+        attention_dropout_rate: float in [0, 1). Dropout on the attention
+            weights. Defaults to `0.0`.
+        epsilon: float. LayerNorm epsilon. Defaults to `1e-6`.
+        **kwargs: Base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `(B, L, hidden_dim)`.
+        training: bool. Whether dropout is active.
+
+    Returns:
+        `(B, L, hidden_dim)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> block = TransformerBlock(hidden_dim=16, num_heads=2, mlp_dim=32)
+    >>> tuple(block(np.zeros((2, 5, 16))).shape)
+    (2, 5, 16)
+    """
+
+    def __init__(
+        self,
+        hidden_dim,
+        num_heads,
+        mlp_dim,
+        dropout_rate=0.0,
+        attention_dropout_rate=0.0,
+        epsilon=1e-6,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
+        self.num_heads = validation.check_positive_int("num_heads", num_heads)
+        if hidden_dim % num_heads:
+            raise validation.invalid_value(
+                "num_heads", f"a divisor of hidden_dim={hidden_dim}", num_heads
+            )
+        self.mlp_dim = validation.check_positive_int("mlp_dim", mlp_dim)
+        self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
+        self.attention_dropout_rate = validation.check_rate(
+            "attention_dropout_rate", attention_dropout_rate
+        )
+        self.epsilon = validation.check_positive_float("epsilon", epsilon)
+        self.attention_norm = layer_norm(epsilon, self.dtype_policy, "attention_norm")
+        self.attention = keras.layers.MultiHeadAttention(
+            num_heads,
+            key_dim=hidden_dim // num_heads,
+            dropout=attention_dropout_rate,
+            kernel_initializer="glorot_uniform",
+            dtype=self.dtype_policy,
+            name="attention",
+        )
+        self.dropout = keras.layers.Dropout(
+            dropout_rate, dtype=self.dtype_policy, name="dropout"
+        )
+        self.mlp_norm = layer_norm(epsilon, self.dtype_policy, "mlp_norm")
+        self.mlp = MLP(mlp_dim, hidden_dim, dropout_rate, dtype=self.dtype_policy, name="mlp")
+
+    def build(self, input_shape):
+        if tuple(input_shape)[-1] != self.hidden_dim:
+            raise validation.invalid_value(
+                "inputs", f"a last axis of size hidden_dim={self.hidden_dim}", input_shape
+            )
+        self.attention_norm.build(input_shape)
+        self.attention.build(input_shape, input_shape)
+        self.mlp_norm.build(input_shape)
+        self.mlp.build(input_shape)
+
+    def call(self, inputs, training=None):
+        normed = self.attention_norm(inputs)
+        attended = self.attention(normed, normed, training=training)  # (B, L, D)
+        x = inputs + self.dropout(attended, training=training)
+        return x + self.mlp(self.mlp_norm(x), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            hidden_dim=self.hidden_dim,
+            num_heads=self.num_heads,
+            mlp_dim=self.mlp_dim,
+            dropout_rate=self.dropout_rate,
+            attention_dropout_rate=self.attention_dropout_rate,
+            epsilon=self.epsilon,
+        )
+        return config

@@ -1,0 +1,177 @@
+"""The one encoder of every model: embeddings, blocks with optional
+TokenLearner / TokenFuser, and the classification head.
+
+ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
+hand a patch grid to `encode`, which builds the rest of the functional graph.
+"""
+
+import keras
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.layers import ClassToken
+from keras_tokenlearner.layers import PositionEmbedding
+from keras_tokenlearner.layers import TokenFuser
+from keras_tokenlearner.layers import TokenLearner
+from keras_tokenlearner.layers import TransformerBlock
+from keras_tokenlearner.layers.mlp import layer_norm
+from keras_tokenlearner.layers.token_learner import VERSIONS
+
+POOLINGS = ("gap", "token")
+STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
+
+
+class EncoderModel(keras.Model):
+    """Config handling shared by ViT and VideoViT (functional subclasses).
+
+    The subclass builds its graph in `__init__` and stores its constructor
+    arguments in `self.arguments`. `get_config` returns them, and
+    `from_config` calls the constructor, so a `.keras` file reloads as the
+    same class with the same layers.
+    """
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **self.arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def constructor_arguments(local_variables):
+    """The constructor's arguments from its `locals()`, JSON-friendly."""
+    arguments = {
+        name: value
+        for name, value in local_variables.items()
+        if name not in ("self", "kwargs", "__class__")
+    }
+    for name, value in arguments.items():
+        if isinstance(value, list):
+            arguments[name] = tuple(value)  # JSON turns tuples into lists.
+    return arguments
+
+
+def check_encoder_arguments(arguments):
+    """Validates the shared encoder arguments; fills token_learner_index."""
+    for name in ("hidden_dim", "num_layers", "num_heads", "mlp_dim"):
+        validation.check_positive_int(name, arguments[name])
+    if arguments["num_classes"] is not None:
+        validation.check_positive_int("num_classes", arguments["num_classes"])
+    validation.check_choice("pooling", arguments["pooling"], POOLINGS)
+    validation.check_rate("dropout_rate", arguments["dropout_rate"])
+    validation.check_rate("attention_dropout_rate", arguments["attention_dropout_rate"])
+    validation.check_choice(
+        "token_learner_version", arguments["token_learner_version"], VERSIONS
+    )
+    validation.check_bool("use_token_fuser", arguments["use_token_fuser"])
+    if arguments["num_tokens"] is None:
+        for name in ("token_learner_index", "use_token_fuser"):
+            if arguments[name] not in (None, False):
+                raise validation.invalid_value(
+                    name, "None (or False) when num_tokens is None", arguments[name]
+                )
+        return arguments
+    validation.check_positive_int("num_tokens", arguments["num_tokens"])
+    num_layers = arguments["num_layers"]
+    index = arguments["token_learner_index"]
+    if index is None:
+        index = num_layers // 2
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < num_layers:
+        raise validation.invalid_value(
+            "token_learner_index", f"an int in [0, num_layers={num_layers})", index
+        )
+    if arguments["pooling"] == "token":
+        raise validation.invalid_value(
+            "pooling", "'gap' for a model with TokenLearner (num_tokens set)", "token"
+        )
+    return {**arguments, "token_learner_index": index}
+
+
+def check_divisible(name, sizes, divisors, divisor_name):
+    """Checks every size is a positive multiple of its divisor."""
+    for size, divisor in zip(sizes, divisors):
+        if not isinstance(size, int) or size < divisor or size % divisor:
+            raise validation.invalid_value(
+                name, f"sizes that are multiples of {divisor_name}={tuple(divisors)}",
+                tuple(sizes),
+            )
+
+
+def _learn_tokens(x, layout, hidden_dim, token_learner):
+    """(B, prod(layout), D) -> TokenLearner over each frame's grid -> (B, T*S, D)."""
+    grid = keras.layers.Reshape(layout + (hidden_dim,))(x)  # (B, [T,] h, w, D)
+    tokens = token_learner(grid)  # (B, [T,] S, D)
+    return keras.layers.Reshape((-1, hidden_dim))(tokens), grid  # (B, T*S, D)
+
+
+def _fused_block(x, layout, index, block, arguments):
+    """TokenLearner -> block -> TokenFuser -> + residual: keeps N tokens."""
+    hidden_dim = arguments["hidden_dim"]
+    token_learner = _token_learner(arguments, f"token_learner_{index}")
+    tokens, grid = _learn_tokens(x, layout, hidden_dim, token_learner)  # (B, T*S, D)
+    tokens = block(tokens)  # (B, T*S, D)
+    frames = layout[:-2]  # () for images, (T,) for video
+    tokens = keras.layers.Reshape(frames + (-1, hidden_dim))(tokens)  # (B, [T,] S, D)
+    fuser = TokenFuser(dropout_rate=arguments["dropout_rate"], name=f"token_fuser_{index}")
+    fused = fuser(tokens, grid)  # (B, [T,] h, w, D)
+    return x + keras.layers.Reshape((-1, hidden_dim))(fused)  # (B, N, D)
+
+
+def _token_learner(arguments, name):
+    return TokenLearner(
+        arguments["num_tokens"],
+        version=arguments["token_learner_version"],
+        dropout_rate=arguments["dropout_rate"],
+        name=name,
+    )
+
+
+def encoder_stack(x, layout, arguments):
+    """Runs `num_layers` blocks on (B, N, D), with TokenLearner / fuser.
+
+    `layout` is the patch grid (h, w), or (T, h, w) for video. Without a
+    fuser, TokenLearner runs once, before block `token_learner_index`, and
+    later blocks see S tokens (T*S for video). With the fuser, every block
+    from that index on runs TokenLearner -> block -> TokenFuser -> + residual.
+    """
+    for index in range(arguments["num_layers"]):
+        block = TransformerBlock(
+            arguments["hidden_dim"],
+            arguments["num_heads"],
+            arguments["mlp_dim"],
+            arguments["dropout_rate"],
+            arguments["attention_dropout_rate"],
+            name=f"block_{index}",
+        )
+        learns_tokens = arguments["num_tokens"] is not None and (
+            index >= arguments["token_learner_index"]
+        )
+        if learns_tokens and arguments["use_token_fuser"]:
+            x = _fused_block(x, layout, index, block, arguments)
+            continue
+        if learns_tokens and index == arguments["token_learner_index"]:
+            token_learner = _token_learner(arguments, "token_learner")
+            x, _ = _learn_tokens(x, layout, arguments["hidden_dim"], token_learner)
+        x = block(x)
+    return x
+
+
+def encode(patch_grid, arguments):
+    """(B, [T,] h, w, D) patch grid -> logits, or pooled features."""
+    hidden_dim = arguments["hidden_dim"]
+    layout = tuple(patch_grid.shape[1:-1])  # (h, w) or (T, h, w)
+    x = keras.layers.Reshape((-1, hidden_dim), name="flatten_patches")(patch_grid)  # (B, N, D)
+    if arguments["pooling"] == "token":
+        x = ClassToken(name="class_token")(x)  # (B, 1 + N, D)
+    x = PositionEmbedding(name="position_embedding")(x)
+    x = keras.layers.Dropout(arguments["dropout_rate"], name="embedding_dropout")(x)
+    x = encoder_stack(x, layout, arguments)
+    x = layer_norm(1e-6, None, "encoder_norm")(x)
+    if arguments["pooling"] == "gap":
+        x = keras.layers.GlobalAveragePooling1D(name="gap")(x)  # (B, D)
+    else:
+        x = x[:, 0]  # (B, D): the class token
+    if arguments["num_classes"] is None:
+        return x
+    return keras.layers.Dense(
+        arguments["num_classes"], kernel_initializer="zeros", name="head"
+    )(x)

@@ -1,0 +1,82 @@
+"""ViT with optional TokenLearner and TokenFuser, as a functional model."""
+
+import keras
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.models import encoder
+
+
+@keras.saving.register_keras_serializable(package="keras_tokenlearner")
+class ViT(encoder.EncoderModel):
+    """Vision Transformer with optional TokenLearner / TokenFuser.
+
+    Stem: a strided convolution cuts `patch_size` patches, then a learned
+    position embedding. Encoder: pre-LN transformer blocks. Head: LayerNorm,
+    global average pooling (`"gap"`, the authors' choice for TokenLearner
+    models) or the class token (`"token"`), then `Dense(num_classes)`.
+
+    With `num_tokens` set, TokenLearner runs once before block
+    `token_learner_index` (default `num_layers // 2`, the paper's "at 1/2"),
+    and later blocks see `num_tokens` tokens. With `use_token_fuser=True`
+    instead, every block from that index on runs TokenLearner -> block ->
+    TokenFuser -> + residual, so the token count stays at the patch count.
+
+    Args:
+        image_shape: tuple `(height, width, channels)`; height and width must
+            be multiples of `patch_size`.
+        patch_size: int. Side of the square patches.
+        hidden_dim, num_layers, num_heads, mlp_dim: ints. Encoder size.
+        num_classes: int or None. None returns the pooled features.
+        pooling: `"gap"` or `"token"`. Defaults to `"gap"`.
+        dropout_rate, attention_dropout_rate: floats in [0, 1).
+        num_tokens: int or None. TokenLearner's token count; None: plain ViT.
+        token_learner_index: int in [0, num_layers) or None.
+        use_token_fuser: bool. Defaults to False.
+        token_learner_version: `"1.1"` or `"1.0"`.
+        **kwargs: `name`, `trainable`.
+
+    Layers are named `patch_embedding`, `position_embedding`, `block_{i}`,
+    `token_learner` (or `token_learner_{i}` and `token_fuser_{i}`),
+    `encoder_norm` and `head`.
+
+    Example:
+
+    >>> model = ViT((32, 32, 3), 8, hidden_dim=16, num_layers=2, num_heads=2,
+    ...             mlp_dim=32, num_classes=10, num_tokens=4)
+    >>> model.get_layer("token_learner").output.shape
+    (None, 4, 16)
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        patch_size,
+        hidden_dim,
+        num_layers,
+        num_heads,
+        mlp_dim,
+        num_classes=None,
+        pooling="gap",
+        dropout_rate=0.0,
+        attention_dropout_rate=0.0,
+        num_tokens=None,
+        token_learner_index=None,
+        use_token_fuser=False,
+        token_learner_version="1.1",
+        **kwargs,
+    ):
+        arguments = encoder.constructor_arguments(locals())
+        checked = encoder.check_encoder_arguments(arguments)
+        patch_size = validation.check_positive_int("patch_size", patch_size)
+        encoder.check_divisible("image_shape", image_shape[:2], (patch_size,) * 2, "patch_size")
+        images = keras.Input(arguments["image_shape"], name="images")
+        patch_grid = keras.layers.Conv2D(
+            hidden_dim,
+            patch_size,
+            strides=patch_size,
+            kernel_initializer=encoder.STEM_INITIALIZER,
+            name="patch_embedding",
+        )(images)  # (B, h, w, D)
+        outputs = encoder.encode(patch_grid, checked)
+        super().__init__(images, outputs, name=kwargs.pop("name", "vit"), **kwargs)
+        self.arguments = arguments

@@ -1,0 +1,84 @@
+"""Video ViT with per-frame TokenLearner, as a functional model."""
+
+import keras
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.models import encoder
+
+
+def check_tubelet_size(tubelet_size):
+    """Checks a (time, height, width) tuple of positive ints."""
+    valid = len(tubelet_size) == 3 and all(
+        isinstance(size, int) and not isinstance(size, bool) and size > 0
+        for size in tubelet_size
+    )
+    if not valid:
+        raise validation.invalid_value(
+            "tubelet_size", "a (time, height, width) tuple of positive ints", tubelet_size
+        )
+    return tuple(tubelet_size)
+
+
+@keras.saving.register_keras_serializable(package="keras_tokenlearner")
+class VideoViT(encoder.EncoderModel):
+    """Video Vision Transformer (ViViT, joint space-time) with TokenLearner.
+
+    Stem: a 3-D strided convolution cuts `tubelet_size` tubelets, giving a
+    (T', h, w) grid with `T' = num_frames // tubelet_size[0]`, then a learned
+    position embedding over all T' * h * w positions. The encoder, head and
+    TokenLearner options are those of `ViT`. TokenLearner learns
+    `num_tokens` tokens per frame of the grid, so blocks after it see T' * S
+    tokens; the fuser variant maps them back per frame.
+
+    Args:
+        num_frames: int. Frames per clip; a multiple of `tubelet_size[0]`.
+        image_shape: tuple `(height, width, channels)` of each frame.
+        tubelet_size: tuple `(time, height, width)`. Defaults to `(2, 16, 16)`.
+        Other arguments: as `ViT`.
+
+    Example:
+
+    >>> model = VideoViT(4, (16, 16, 3), tubelet_size=(2, 8, 8), hidden_dim=16,
+    ...                  num_layers=2, num_heads=2, mlp_dim=32, num_tokens=3)
+    >>> model.get_layer("block_1").output.shape  # 2 frames x 3 tokens
+    (None, 6, 16)
+    """
+
+    def __init__(
+        self,
+        num_frames,
+        image_shape,
+        tubelet_size=(2, 16, 16),
+        *,
+        hidden_dim,
+        num_layers,
+        num_heads,
+        mlp_dim,
+        num_classes=None,
+        pooling="gap",
+        dropout_rate=0.0,
+        attention_dropout_rate=0.0,
+        num_tokens=None,
+        token_learner_index=None,
+        use_token_fuser=False,
+        token_learner_version="1.1",
+        **kwargs,
+    ):
+        arguments = encoder.constructor_arguments(locals())
+        checked = encoder.check_encoder_arguments(arguments)
+        tubelet_size = check_tubelet_size(arguments["tubelet_size"])
+        encoder.check_divisible("num_frames", (num_frames,), tubelet_size[:1], "tubelet_size[0]")
+        encoder.check_divisible(
+            "image_shape", image_shape[:2], tubelet_size[1:], "tubelet_size[1:]"
+        )
+        videos = keras.Input((num_frames,) + arguments["image_shape"], name="videos")
+        patch_grid = keras.layers.Conv3D(
+            hidden_dim,
+            tubelet_size,
+            strides=tubelet_size,
+            kernel_initializer=encoder.STEM_INITIALIZER,
+            name="tubelet_embedding",
+        )(videos)  # (B, T', h, w, D)
+        outputs = encoder.encode(patch_grid, checked)
+        super().__init__(videos, outputs, name=kwargs.pop("name", "video_vit"), **kwargs)
+        self.arguments = arguments

@@ -1,0 +1,69 @@
+"""Analytic FLOPs: the paper's numbers and a measured XLA count."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner.models.flops import STAGES
+from keras_tokenlearner.models.zoo import build_symbolic
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def count(name, **overrides):
+    return ktl.flops(build_symbolic(name, **overrides))
+
+
+@pytest.mark.parametrize(
+    "name, paper_gflops",
+    [("vit_base_patch16", 55.6), ("vit_base_patch16_tokenlearner", 28.7)],
+)
+def test_paper_numbers_at_384_pixels(name, paper_gflops):
+    gflops = count(name, image_shape=(384, 384, 3)).gflops
+    assert abs(gflops - paper_gflops) / paper_gflops < 0.03
+
+
+def test_stages_add_up_and_tokenlearner_halves_the_cost():
+    plain = count("vit_base_patch16", pooling="gap")
+    learner = count("vit_base_patch16_tokenlearner")
+    fuser = count("vit_base_patch16_tokenfuser")
+    assert tuple(learner.stages) == STAGES
+    assert learner.total == sum(learner.stages.values())
+    assert plain.stages["token_learner"] == plain.stages["blocks_after_token_learner"] == 0
+    assert learner.stages["token_fuser"] == 0 < fuser.stages["token_fuser"]
+    assert learner.stages["stem"] == plain.stages["stem"] == 196 * 768 * 768
+    assert 1.8 < plain.total / learner.total < 2.0
+    assert learner.total < fuser.total < plain.total
+
+
+def test_video_counts_every_frame():
+    one_step = count("vivit_test_patch4", num_frames=2)
+    two_steps = count("vivit_test_patch4", num_frames=4)
+    assert two_steps.stages["stem"] == 2 * one_step.stages["stem"]
+    assert count("vivit_test_patch4_tokenlearner").stages["token_learner"] > 0
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [
+        ("vit_test_patch4", {"hidden_dim": 128, "mlp_dim": 512, "num_heads": 4}),
+        ("vit_test_patch4_tokenlearner", {"hidden_dim": 128, "mlp_dim": 512, "num_heads": 4}),
+        ("vit_test_patch4_tokenfuser", {"hidden_dim": 128, "mlp_dim": 512, "num_heads": 4}),
+        ("vivit_test_patch4_tokenlearner", {"hidden_dim": 128, "mlp_dim": 512, "num_heads": 4}),
+    ],
+)
+def test_analytic_count_matches_xla_cost_analysis(name, overrides):
+    """XLA counts 2 FLOPs per multiply-add plus elementwise work (about 2-3% here)."""
+    environment = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.models.xla_flops", name, json.dumps(overrides)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    measured = float(result.stdout.strip().splitlines()[-1])
+    analytic = 2 * count(name, **overrides).total
+    assert 1.0 <= measured / analytic < 1.06

@@ -1,0 +1,106 @@
+"""ViT and VideoViT: shapes, token counts, training, reload, errors."""
+
+import numpy as np
+import pytest
+
+import keras_tokenlearner as ktl
+from tests import testing
+
+TEST_ENTRIES = ktl.list_models("vi*_test_*")
+
+
+def make_input(model, batch_size=2):
+    return testing.random_array((batch_size,) + tuple(model.input.shape[1:]))
+
+
+def small_vit(**overrides):
+    arguments = dict(image_shape=(16, 16, 3), patch_size=4, hidden_dim=16, num_layers=4,
+                     num_heads=2, mlp_dim=32, num_classes=5)
+    return ktl.ViT(**{**arguments, **overrides})
+
+
+@pytest.mark.parametrize("index, expected", [(None, [16, 16, 3, 3]), (0, [3, 3, 3, 3]),
+                                             (3, [16, 16, 16, 3])])
+def test_token_count_drops_at_the_index(index, expected):
+    model = small_vit(num_tokens=3, token_learner_index=index)
+    seen = [model.get_layer(f"block_{i}").input.shape[1] for i in range(4)]
+    assert seen == expected
+    assert model.get_layer("token_learner").output.shape == (None, 3, 16)
+
+
+def test_fuser_keeps_the_token_count():
+    model = small_vit(num_tokens=3, use_token_fuser=True)
+    assert [model.get_layer(f"block_{i}").input.shape[1] for i in range(4)] == [16, 16, 3, 3]
+    for index in (2, 3):
+        assert model.get_layer(f"token_fuser_{index}").output.shape == (None, 4, 4, 16)
+    assert model.get_layer("encoder_norm").input.shape == (None, 16, 16)
+    assert model.output.shape == (None, 5)
+
+
+def test_plain_class_token_and_features():
+    model = small_vit(pooling="token", num_classes=None)
+    assert model.get_layer("block_0").input.shape == (None, 17, 16)
+    assert model(make_input(model)).shape == (2, 16)
+
+
+def test_video_tokens_are_learned_per_frame():
+    model = ktl.VideoViT(8, (16, 12, 3), tubelet_size=(2, 4, 4), hidden_dim=16, num_layers=2,
+                         num_heads=2, mlp_dim=32, num_classes=5, num_tokens=3)
+    assert model.get_layer("block_0").input.shape == (None, 4 * 4 * 3, 16)
+    assert model.get_layer("token_learner").output.shape == (None, 4, 3, 16)
+    assert model.get_layer("block_1").input.shape == (None, 4 * 3, 16)
+    assert model(make_input(model)).shape == (2, 5)
+
+
+def test_video_fuser_keeps_the_token_count():
+    model = ktl.create_model("vivit_test_patch4_tokenfuser")
+    assert model.get_layer("token_fuser_1").output.shape == (None, 2, 4, 4, 32)
+    assert model.get_layer("encoder_norm").input.shape == (None, 32, 32)
+
+
+@pytest.mark.parametrize("name", TEST_ENTRIES)
+def test_forward_is_finite(name):
+    model = ktl.create_model(name)
+    x = make_input(model, batch_size=3)
+    logits = model(x, training=True)
+    assert logits.shape == (3, 10)
+    assert np.all(np.isfinite(testing.to_numpy(logits)))
+
+
+@pytest.mark.parametrize("name", TEST_ENTRIES)
+def test_one_xla_training_step_is_finite(name):
+    model = ktl.create_model(name, dropout_rate=0.1)
+    labels = np.array([0, 1, 2, 3])
+    testing.assert_jit_fit_step_trains(model, make_input(model, 4), labels, steps=3)
+    assert all(np.all(np.isfinite(testing.to_numpy(w))) for w in model.weights)
+
+
+@pytest.mark.parametrize("name", TEST_ENTRIES)
+def test_keras_file_reload_gives_same_class_and_outputs(name, tmp_path):
+    model = ktl.create_model(name)
+    testing.randomize_weights(model, scale=0.1)
+    restored = testing.assert_keras_file_round_trip(model, make_input(model), tmp_path)
+    assert restored.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(token_learner_index=4, num_tokens=3), r"`token_learner_index`.*\[0, num_layers=4\)"),
+        (dict(token_learner_index=-1, num_tokens=3), r"token_learner_index=-1"),
+        (dict(num_tokens=0), r"`num_tokens`.*num_tokens=0"),
+        (dict(image_shape=(18, 16, 3)), r"`image_shape`.*multiples of patch_size.*\(18, 16\)"),
+        (dict(pooling="max"), r"`pooling`.*'gap', 'token'.*pooling='max'"),
+        (dict(pooling="token", num_tokens=3), r"`pooling`.*'gap' for a model with TokenLearner"),
+        (dict(use_token_fuser=True), r"`use_token_fuser`.*num_tokens is None"),
+        (dict(num_heads=3), r"`num_heads`.*divisor of hidden_dim=16"),
+    ],
+)
+def test_bad_arguments(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        small_vit(**overrides)
+
+
+def test_video_frames_must_divide_by_tubelet_time():
+    with pytest.raises(ValueError, match=r"`num_frames`.*tubelet_size\[0\]=\(2,\).*\(5,\)"):
+        ktl.create_model("vivit_test_patch4", num_frames=5)

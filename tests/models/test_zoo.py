@@ -1,0 +1,107 @@
+"""The zoo: every entry's parameter count, names, overrides, errors."""
+
+import math
+
+import pytest
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner.models.zoo import ZOO
+from keras_tokenlearner.models.zoo import build_symbolic
+
+PUBLISHED = {  # class-token ViTs at 224 px with 1000 classes
+    "vit_tiny_patch16": 5_717_416,
+    "vit_small_patch16": 22_050_664,
+    "vit_base_patch16": 86_567_656,
+    "vit_large_patch16": 304_326_632,
+}
+
+
+def expected_parameters(arguments):
+    """Parameter count from the architecture's equations, independently."""
+    d, mlp, layers = arguments["hidden_dim"], arguments["mlp_dim"], arguments["num_layers"]
+    height, width, channels = arguments["image_shape"]
+    if "patch_size" in arguments:
+        kernel, frames, side = (arguments["patch_size"],) * 2, 1, arguments["patch_size"]
+    else:
+        time, side, _ = arguments["tubelet_size"]
+        kernel, frames = (time, side, side), arguments["num_frames"] // time
+    positions = (height // side) * (width // side)
+    class_token = arguments.get("pooling", "gap") == "token"
+    stem = math.prod(kernel) * channels * d + d
+    embeddings = (frames * positions + class_token) * d + class_token * d
+    block = 4 * d + (4 * d * d + 4 * d) + (2 * d * mlp + mlp + d)
+    head = 2 * d + d * arguments["num_classes"] + arguments["num_classes"]
+    total = stem + embeddings + layers * block + head
+    tokens = arguments.get("num_tokens")
+    if tokens is None:
+        return total
+    learner = 2 * d + (d * 64 + 64) + (64 * tokens + tokens)
+    fuser = 6 * d + tokens * tokens + tokens + (d * 64 + 64) + (64 * tokens + tokens)
+    later = layers - layers // 2
+    if arguments.get("use_token_fuser"):
+        return total + later * (learner + fuser)
+    return total + learner
+
+
+@pytest.mark.parametrize("name", ktl.list_models())
+def test_every_entry_builds_with_its_pinned_parameter_count(name):
+    model_class, arguments, pinned = ZOO[name]
+    model = build_symbolic(name)
+    assert type(model) is model_class
+    assert model.name == name
+    assert model.count_params() == pinned == expected_parameters(arguments)
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_vit_parameter_counts(name):
+    assert ZOO[name][2] == PUBLISHED[name]
+
+
+def test_names_follow_the_scheme():
+    names = ktl.list_models()
+    for size in ("tiny", "small", "base", "large", "huge"):
+        for patch in (8, 14, 16, 32):
+            for suffix in ("", "_tokenlearner", "_tokenfuser"):
+                assert f"vit_{size}_patch{patch}{suffix}" in names
+    for size in ("tiny", "small", "base", "large"):
+        assert f"vivit_{size}_patch16_tokenlearner" in names
+        assert f"vivit_{size}_patch16_tokenfuser" in names
+    assert ktl.list_models("vit_base_patch16*") == [
+        "vit_base_patch16",
+        "vit_base_patch16_tokenfuser",
+        "vit_base_patch16_tokenlearner",
+    ]
+
+
+def test_tokenlearner_entries_use_the_papers_default():
+    arguments = ZOO["vit_base_patch16_tokenlearner"][1]
+    assert arguments["num_tokens"] == 8 and arguments["pooling"] == "gap"
+    model = build_symbolic("vit_base_patch16_tokenlearner")
+    assert model.get_layer("token_learner").output.shape == (None, 8, 768)
+    assert model.get_layer("block_6").input.shape == (None, 8, 768)
+    assert model.get_layer("block_5").input.shape == (None, 196, 768)
+
+
+def test_overrides_reach_the_constructor():
+    model = ktl.create_model(
+        "vit_test_patch4_tokenlearner",
+        image_shape=(24, 20, 3),
+        num_classes=7,
+        num_tokens=3,
+        token_learner_index=0,
+        name="custom",
+    )
+    assert model.name == "custom"
+    assert model.output.shape == (None, 7)
+    assert model.get_layer("block_0").input.shape == (None, 3, 32)
+    assert model.get_config()["image_shape"] == (24, 20, 3)
+
+
+def test_unknown_name_lists_the_closest_names():
+    with pytest.raises(ValueError, match=r"`name`.*closest: vit_base_patch16_tokenlearner"):
+        ktl.create_model("vit_base_patch16_tokenlerner")
+
+
+def test_unknown_override_is_an_error():
+    with pytest.raises(ValueError, match=r"Unknown argument `num_token`.*Closest.*num_tokens"):
+        ktl.create_model("vit_test_patch4", num_token=8)

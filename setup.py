@@ -34,8 +34,8 @@ setup(
         "scikit-learn>=1.3",  # ships the embedded `digits` data
     ],
     extras_require={
-        "cpu": [f"tensorflow-cpu=={TENSORFLOW}"],
-        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}"],
+        "cpu": [f"tensorflow-cpu=={TENSORFLOW}", "tensorboard"],
+        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}", "tensorboard"],
         "jax": ["jax[cpu]==0.10.*"],
         "test": ["pytest>=8", "jax[cpu]==0.10.*"],
     },

@@ -44,7 +44,8 @@ def paper_comparison():
 
 def markdown(rows):
     lines = [
-        "| model | params | GFLOPs | + TokenLearner params | GFLOPs | + TokenFuser params | GFLOPs |",
+        "| model | params | GFLOPs | + TokenLearner params | GFLOPs "
+        "| + TokenFuser params | GFLOPs |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name in [n for n in rows if not n.endswith(("_tokenlearner", "_tokenfuser"))]:

@@ -1,22 +1,57 @@
 """The `keras-tokenlearner` command line.
 
-Errors in what the user typed are printed as one line, without a traceback,
-and the command exits with status 2.
+    keras-tokenlearner train [flags]   train (the default command)
+    keras-tokenlearner demo            build a small TokenLearner model, run it
+
+Errors in what the user asked for are printed as one line, without a
+traceback: status 2 for bad input, 1 for a run that had to stop (NaN loss).
 """
 
 import argparse
+import dataclasses
 import sys
+
+COMMANDS = ("train", "demo")
+
+
+def _add_train_flags(parser):
+    from keras_tokenlearner.train.config import TrainConfig
+
+    defaults = TrainConfig()
+    flags = {
+        "--model": (str, "zoo model name (see keras_tokenlearner.list_models())"),
+        "--dataset": (str, "digits, moving_digits, image_folder or a TFDS name"),
+        "--data-dir": (str, "TFDS data directory, or the image_folder root"),
+        "--epochs": (int, "passes over the training split"),
+        "--steps": (int, "stop after this many optimizer steps"),
+        "--batch-size": (int, "global batch size, over all replicas"),
+        "--learning-rate": (float, "peak learning rate after warmup"),
+        "--strategy": (str, "auto, one_device, mirrored, multi_worker or tpu"),
+        "--cpu-devices": (int, "split the CPU into this many logical devices"),
+        "--seed": (int, "random seed: weights, shuffling, augmentation"),
+        "--workdir": (str, "where checkpoints, logs, model.keras, metrics.json go"),
+        "--checkpoint-every": (int, "write a checkpoint every this many steps"),
+        "--image-size": (int, "resize images to this side (default: the dataset's)"),
+    }
+    for flag, (kind, text) in flags.items():
+        field = flag[2:].replace("-", "_")
+        default = getattr(defaults, field)
+        parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
+    parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction,
+                        default=defaults.jit_compile, help="XLA-compile the step")
+    parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                        default=defaults.mixed_precision,
+                        help="bfloat16 on CPU/TPU, float16 with loss scaling on GPU")
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="keras-tokenlearner",
-        description="TokenLearner and TokenFuser for Keras 3.",
+        prog="keras-tokenlearner", description="TokenLearner and TokenFuser for Keras 3."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = commands.add_parser(
-        "demo", help="build a small model with TokenLearner, run it, report"
-    )
+    train = commands.add_parser("train", help="train a zoo model (the default command)")
+    _add_train_flags(train)
+    demo = commands.add_parser("demo", help="build a small TokenLearner model and run it")
     demo.add_argument("--num-tokens", type=int, default=8)
     demo.add_argument("--image-size", type=int, default=32)
     demo.add_argument("--batch-size", type=int, default=4)
@@ -24,25 +59,35 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    command = args.command or "demo"
-    if args.command is None:
-        args = parser.parse_args(["demo"])
-    try:
-        if command == "demo":
-            from keras_tokenlearner import demo
+def _run(args):
+    if args.command == "demo":
+        from keras_tokenlearner import demo
 
-            demo.run(
-                num_tokens=args.num_tokens,
-                image_size=args.image_size,
-                batch_size=args.batch_size,
-                version=args.version,
-            )
+        demo.run(num_tokens=args.num_tokens, image_size=args.image_size,
+                 batch_size=args.batch_size, version=args.version)
+        return
+    from keras_tokenlearner.train import TrainConfig
+    from keras_tokenlearner.train import train
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    train(TrainConfig(**{k: v for k, v in vars(args).items() if k in fields}))
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+        argv = ["train"] + argv
+    args = build_parser().parse_args(argv)
+    from keras_tokenlearner.train.loop import TrainingError
+
+    try:
+        _run(args)
     except ValueError as error:
-        print(f"keras-tokenlearner {command}: error: {error}", file=sys.stderr)
+        print(f"keras-tokenlearner {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except TrainingError as error:
+        print(f"keras-tokenlearner {args.command}: stopped: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

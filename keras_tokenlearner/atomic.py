@@ -1,0 +1,63 @@
+"""Atomic directory writes: write into a temporary sibling, then rename.
+
+A reader (TF Serving, the trainer's resume logic) sees either no directory or
+a complete one, never a partial one, even if the writer is killed midway.
+Temporary directories start with "." and hold ".tmp-", so neither TF Serving
+(integer names only) nor the checkpoint loader ever picks one up.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+from keras_tokenlearner import validation
+
+TEMPORARY_MARKER = ".tmp-"
+
+
+def _fsync_tree(root):
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def remove_stale_temporaries(parent):
+    """Deletes temporaries that a killed writer left in `parent`."""
+    if not os.path.isdir(parent):
+        return
+    for name in os.listdir(parent):
+        if name.startswith(".") and TEMPORARY_MARKER in name:
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+@contextlib.contextmanager
+def atomic_directory(final_path, overwrite=False):
+    """Yields a temporary directory that becomes `final_path` on success.
+
+    Raises a `ValueError` if `final_path` exists and `overwrite` is False.
+    On any error, the temporary directory is removed and nothing is renamed.
+    """
+    final_path = os.path.abspath(final_path)
+    parent, name = os.path.split(final_path)
+    if os.path.exists(final_path) and not overwrite:
+        raise validation.invalid_value(
+            "path", "a path that does not exist yet (pass overwrite=True to replace it)",
+            final_path,
+        )
+    os.makedirs(parent, exist_ok=True)
+    temporary = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}", dir=parent)
+    try:
+        yield temporary
+        _fsync_tree(temporary)
+        if os.path.exists(final_path):
+            retired = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}old-", dir=parent)
+            os.rename(final_path, os.path.join(retired, name))
+            os.rename(temporary, final_path)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(temporary, final_path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise

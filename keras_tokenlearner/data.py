@@ -1,0 +1,158 @@
+"""tf.data input pipelines for images and videos, through TensorFlow Datasets.
+
+Resizing, normalisation and augmentation happen here, in tf.data, never in
+the model: a random-augmentation layer inside a Keras model silently turns
+XLA off. `preprocess` is also what the exported SavedModel bakes in.
+
+Datasets:
+* `digits`, `moving_digits`: the embedded offline builders
+  (`keras_tokenlearner.datasets`).
+* `image_folder`: `tfds.ImageFolder(data_dir)`, with `data_dir/<split>/<label>/*.png`.
+* any registered TFDS dataset by name (e.g. `cifar10`), read from `data_dir`.
+
+Augmentation is deterministic: its randomness is derived from the seed, the
+epoch and the example's position, so a resumed run sees exactly the batches
+an uninterrupted run would have seen.
+"""
+
+import dataclasses
+import time
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from keras_tokenlearner import datasets  # noqa: F401  (registers the builders)
+from keras_tokenlearner import validation
+
+EMBEDDED = ("digits", "moving_digits")
+IMAGE_FOLDER = "image_folder"
+PAD_PIXELS = 2  # random translation of up to 2 pixels in training
+SHUFFLE_BUFFER = 10_000
+RACE_WAIT_SECONDS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about a dataset."""
+
+    name: str
+    num_classes: int
+    example_shape: tuple  # (H, W, C) or (T, H, W, C), as stored
+    class_names: tuple
+    num_train_examples: int
+    train_split: str
+    test_split: str
+
+    @property
+    def is_video(self):
+        return len(self.example_shape) == 4
+
+
+def _builder(name, data_dir):
+    if name == IMAGE_FOLDER:
+        if not data_dir:
+            raise validation.invalid_value("data_dir", "a folder for image_folder", data_dir)
+        return tfds.ImageFolder(data_dir)
+    if name not in EMBEDDED and name not in tfds.list_builders():
+        raise validation.invalid_value(
+            "dataset", f"one of {', '.join(EMBEDDED + (IMAGE_FOLDER,))} or a TFDS name", name
+        )
+    builder = tfds.builder(name, data_dir=data_dir)
+    try:
+        builder.download_and_prepare()
+    except Exception:  # another process (e.g. a second worker) raced us to it
+        time.sleep(RACE_WAIT_SECONDS)
+        builder = tfds.builder(name, data_dir=data_dir)
+        if not builder.is_prepared():
+            raise
+    return builder
+
+
+def _pick_splits(splits):
+    if not splits:  # e.g. under tfds.testing.mock_data, which records none
+        return "train", "test"
+    train = "train" if "train" in splits else sorted(splits)[0]
+    for test in ("test", "validation", "val"):
+        if test in splits:
+            return train, test
+    return train, train
+
+
+def load(name, data_dir=None):
+    """Returns `(builder, DatasetInfo)` for dataset `name`."""
+    builder = _builder(name, data_dir)
+    info = builder.info
+    input_key, label_key = info.supervised_keys
+    train, test = _pick_splits(set(info.splits))
+    label = info.features[label_key]
+    if train in info.splits:
+        num_train_examples = info.splits[train].num_examples
+    else:  # count what the (mock) builder yields
+        num_train_examples = int(builder.as_dataset(split=train).reduce(0, lambda n, _: n + 1))
+    return builder, DatasetInfo(
+        name=name,
+        num_classes=label.num_classes,
+        example_shape=tuple(info.features[input_key].shape),
+        class_names=tuple(label.names),
+        num_train_examples=num_train_examples,
+        train_split=train,
+        test_split=test,
+    )
+
+
+def preprocess(examples, image_shape):
+    """uint8 (..., H, W, C) -> float32 (..., h, w, c) in [-1, 1].
+
+    Resizes each image or frame to `image_shape[:2]` (bilinear), repeats a
+    gray channel to 3 channels when the model wants 3, and scales to [-1, 1].
+    Works on one image, one clip, or batches of either: the same function
+    runs in training and inside the exported SavedModel.
+    """
+    height, width, channels = image_shape
+    images = tf.cast(examples, tf.float32)
+    leading = tf.shape(images)[:-3]  # batch and frame axes, if any
+    flat = tf.reshape(images, tf.concat([[-1], tf.shape(images)[-3:]], 0))  # (N, H, W, C)
+    flat = tf.image.resize(flat, (height, width))  # (N, h, w, C)
+    if examples.shape[-1] == 1 and channels == 3:
+        flat = tf.repeat(flat, 3, axis=-1)  # gray -> RGB
+    resized = tf.reshape(flat, tf.concat([leading, [height, width, flat.shape[-1]]], 0))
+    return resized / 127.5 - 1.0  # (..., h, w, c)
+
+
+def _augment(example, seed):
+    """Random translation by up to PAD_PIXELS, the same for every frame."""
+    shape = tf.shape(example)
+    paddings = [[0, 0]] * (len(example.shape) - 3) + [[PAD_PIXELS, PAD_PIXELS]] * 2 + [[0, 0]]
+    padded = tf.pad(example, paddings)
+    offsets = tf.random.stateless_uniform(
+        (2,), seed=seed, maxval=2 * PAD_PIXELS + 1, dtype=tf.int32
+    )
+    begin = tf.concat([tf.zeros(len(example.shape) - 3, tf.int32), offsets, [0]], axis=0)
+    return tf.slice(padded, begin, shape)
+
+
+def pipeline(builder, info, split, image_shape, batch_size, training, seed=0, epoch=0,
+             skip_batches=0):
+    """Batches of (float32 inputs, int32 labels) for one pass over `split`.
+
+    Training passes are shuffled with `seed + epoch`, augmented and drop the
+    last partial batch; `skip_batches` resumes a pass midway.
+    """
+    dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    if training:
+        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed + epoch, reshuffle_each_iteration=False)
+        dataset = dataset.enumerate().map(
+            lambda index, pair: (
+                _augment(pair[0], tf.stack([tf.cast(seed + epoch, tf.int64), index])),
+                pair[1],
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
+    dataset = dataset.map(
+        lambda example, label: (preprocess(example, image_shape), tf.cast(label, tf.int32)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,58 @@
+"""The training configuration: one flat dataclass, one field per CLI flag."""
+
+import dataclasses
+from typing import Optional
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.train.strategies import STRATEGIES
+
+DEFAULT_MODEL = "vit_test_patch4_tokenlearner"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything a training run needs. Defaults: the README's main job.
+
+    The default trains a small TokenLearner ViT on the embedded `digits`
+    dataset; it reaches >= 95% test accuracy in a few minutes on 2 CPU cores.
+    """
+
+    model: str = DEFAULT_MODEL
+    dataset: str = "digits"
+    data_dir: Optional[str] = None
+    epochs: int = 30
+    steps: Optional[int] = None  # stop after this many optimizer steps
+    batch_size: int = 64  # global, over all replicas
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_fraction: float = 0.1
+    clip_norm: float = 1.0
+    label_smoothing: float = 0.1
+    strategy: str = "auto"
+    cpu_devices: int = 1
+    jit_compile: bool = True
+    mixed_precision: bool = False
+    seed: int = 0
+    workdir: str = "runs/digits"
+    checkpoint_every: int = 100
+    image_size: Optional[int] = None  # None: the dataset's own size
+    verbose: bool = True
+
+    def validate(self):
+        """Raises a `ValueError` naming the first bad field."""
+        for name in ("epochs", "batch_size", "cpu_devices", "checkpoint_every"):
+            validation.check_positive_int(name, getattr(self, name))
+        for name in ("steps", "image_size"):
+            if getattr(self, name) is not None:
+                validation.check_positive_int(name, getattr(self, name))
+        validation.check_positive_float("learning_rate", self.learning_rate)
+        validation.check_rate("label_smoothing", self.label_smoothing)
+        validation.check_rate("warmup_fraction", self.warmup_fraction)
+        validation.check_positive_float("clip_norm", self.clip_norm)
+        validation.check_choice("strategy", self.strategy, STRATEGIES)
+        validation.check_non_negative_int("seed", self.seed)
+        if not (isinstance(self.weight_decay, float) and self.weight_decay >= 0):
+            raise validation.invalid_value(
+                "weight_decay", "a non-negative float", self.weight_decay
+            )
+        return self

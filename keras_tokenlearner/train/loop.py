@@ -1,0 +1,104 @@
+"""The trainer: a tf.distribute loop with an XLA-compiled per-replica step.
+
+Keras 3's `fit` fails with `jit_compile=True` under MirroredStrategy over
+several devices (keras#19005) and does not support
+MultiWorkerMirroredStrategy at all (keras#20585). This loop works in both:
+
+* each replica computes its loss (scaled by the GLOBAL batch size) and its
+  gradients in a `tf.function(jit_compile=True)`;
+* the per-replica gradients are summed across replicas with
+  `strategy.reduce`, in cross-replica context;
+* the optimizer applies the summed gradients there, so its global-norm
+  clipping sees the same gradients a single device would (Keras's optimizer
+  clips before its own all-reduce when called per replica).
+"""
+
+import tensorflow as tf
+
+from keras_tokenlearner.train import strategies
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a NaN loss); the message says why."""
+
+
+def _values(variables):
+    """Tensors of the local replica's copies: XLA never touches a variable."""
+    return [tf.convert_to_tensor(variable.value) for variable in variables]
+
+
+def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
+    """Returns `step(images, labels) -> global mean loss` for distributed batches.
+
+    The XLA-compiled part is stateless (`model.stateless_call` on tensors),
+    so it never reads a variable that lives on another device: the cause of
+    keras#19005 under MirroredStrategy.
+    """
+    trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+    scales_loss = hasattr(optimizer, "inner_optimizer")  # LossScaleOptimizer
+
+    @tf.function(jit_compile=jit_compile)
+    def replica_gradients(trainable_values, non_trainable_values, images, labels):
+        with tf.GradientTape() as tape:
+            tape.watch(trainable_values)
+            logits, non_trainable_values = model.stateless_call(
+                trainable_values, non_trainable_values, images, training=True
+            )
+            loss = tf.reduce_sum(loss_fn(labels, logits)) / global_batch_size
+            scaled = optimizer.scale_loss(loss) if scales_loss else loss
+        return loss, tape.gradient(scaled, trainable_values), non_trainable_values
+
+    def replica_step(images, labels):
+        loss, gradients, updated = replica_gradients(
+            _values(trainable), _values(non_trainable), images, labels
+        )
+        for variable, value in zip(non_trainable, updated):
+            variable.assign(value)  # e.g. dropout seed state
+        return loss, gradients
+
+    @tf.function
+    def step(images, labels):
+        losses, gradients = strategy.run(replica_step, args=(images, labels))
+        gradients = [strategy.reduce("SUM", g, axis=None) for g in gradients]
+        optimizer.apply(gradients, trainable)
+        return strategy.reduce("SUM", losses, axis=None)
+
+    return step
+
+
+def make_eval_step(strategy, model, jit_compile):
+    """Returns `step(images, labels) -> (correct, count)` summed over replicas."""
+
+    trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+
+    @tf.function(jit_compile=jit_compile)
+    def replica_logits(trainable_values, non_trainable_values, images):
+        return model.stateless_call(trainable_values, non_trainable_values, images)[0]
+
+    def replica_counts(images, labels):
+        logits = replica_logits(_values(trainable), _values(non_trainable), images)
+        predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.int64))
+        return correct, tf.cast(tf.size(labels), tf.int64)
+
+    @tf.function
+    def step(images, labels):
+        correct, count = strategy.run(replica_counts, args=(images, labels))
+        return strategy.reduce("SUM", correct, axis=None), strategy.reduce("SUM", count, axis=None)
+
+    return step
+
+
+def distribute(strategy, dataset):
+    return strategy.experimental_distribute_dataset(
+        dataset.with_options(strategies.distribute_options())
+    )
+
+
+def evaluate(strategy, eval_step, dataset):
+    """Top-1 accuracy of the model on `dataset`."""
+    correct = count = 0
+    for images, labels in distribute(strategy, dataset):
+        batch_correct, batch_count = eval_step(images, labels)
+        correct, count = correct + int(batch_correct), count + int(batch_count)
+    return correct / max(count, 1)

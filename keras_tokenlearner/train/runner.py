@@ -1,0 +1,275 @@
+"""`train(config)`: data, model, strategy, loop, checkpoints, logs, metrics."""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from keras_tokenlearner import data
+from keras_tokenlearner import validation
+from keras_tokenlearner.models import zoo
+from keras_tokenlearner.train import checkpoints
+from keras_tokenlearner.train import loop
+from keras_tokenlearner.train import recipe
+from keras_tokenlearner.train import strategies
+
+
+@dataclasses.dataclass
+class Run:
+    """The live objects of one training run."""
+
+    config: object
+    strategy: object
+    info: object
+    builder: object
+    model: object
+    optimizer: object
+    image_shape: tuple
+    steps_per_epoch: int
+    total_steps: int
+
+
+def _mixed_precision_policy():
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+def _model_arguments(config, info):
+    """create_model overrides that fit the model to the dataset."""
+    model_class = zoo.ZOO[config.model][0] if config.model in zoo.ZOO else None
+    if model_class is None:
+        zoo.model_arguments(config.model)  # raises, listing the closest names
+    is_video_model = "num_frames" in zoo.model_arguments(config.model)
+    if is_video_model != info.is_video:
+        kinds = {True: "videos", False: "images"}
+        raise validation.invalid_value(
+            "model", f"a model for {kinds[info.is_video]} (dataset {info.name!r})", config.model
+        )
+    height, width = info.example_shape[-3:-1]
+    if config.image_size:
+        height = width = config.image_size
+    arguments = dict(num_classes=info.num_classes, image_shape=(height, width, 3))
+    if info.is_video:
+        arguments["num_frames"] = info.example_shape[0]
+    return arguments
+
+
+def setup(config):
+    """Builds strategy, data and model; restores the newest checkpoint."""
+    config.validate()
+    strategies.configure_cpu_devices(config.cpu_devices)
+    policy = _mixed_precision_policy() if config.mixed_precision else "float32"
+    keras.config.set_dtype_policy(policy)
+    strategy = strategies.make_strategy(config.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if config.batch_size % replicas:
+        raise validation.invalid_value(
+            "batch_size", f"a multiple of the number of replicas ({replicas})", config.batch_size
+        )
+    builder, info = data.load(config.dataset, config.data_dir)
+    arguments = _model_arguments(config, info)
+    steps_per_epoch = info.num_train_examples // config.batch_size
+    if steps_per_epoch == 0:
+        raise validation.invalid_value(
+            "batch_size", f"at most the {info.num_train_examples} training examples",
+            config.batch_size,
+        )
+    total_steps = config.steps or config.epochs * steps_per_epoch
+    keras.utils.set_random_seed(config.seed)  # after data.load, which may draw numbers
+    with strategy.scope():
+        model = zoo.create_model(config.model, **arguments)
+        optimizer = recipe.make_optimizer(
+            model, config.learning_rate, total_steps, config.weight_decay,
+            config.warmup_fraction, config.clip_norm,
+            loss_scaling=keras.config.dtype_policy().name == "mixed_float16",
+        )
+        optimizer.build(model.trainable_variables)
+    return Run(config, strategy, info, builder, model, optimizer, arguments["image_shape"],
+               steps_per_epoch, total_steps)
+
+
+def _checkpoint_directory(config):
+    return os.path.join(config.workdir, "checkpoints")
+
+
+def restore(run):
+    """Restores the newest checkpoint, if any; returns the step to start at."""
+    path = checkpoints.latest(_checkpoint_directory(run.config))
+    if path is None:
+        return 0
+    variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
+    state = checkpoints.restore(path, variables)
+    if run.config.verbose:
+        print(f"Resuming from {path} (step {state['step']}).")
+    return state["step"]
+
+
+class Logs:
+    """CSV and TensorBoard logs, written by the chief only."""
+
+    def __init__(self, workdir, enabled):
+        self.enabled = enabled
+        if not enabled:
+            return
+        os.makedirs(workdir, exist_ok=True)
+        path = os.path.join(workdir, "log.csv")
+        is_new = not os.path.exists(path)
+        self.csv_file = open(path, "a", newline="")
+        self.csv = csv.writer(self.csv_file)
+        if is_new:
+            self.csv.writerow(["step", "epoch", "loss", "learning_rate"])
+        self.summary = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+
+    def write(self, step, epoch, loss, learning_rate):
+        if not self.enabled:
+            return
+        self.csv.writerow([step, epoch, f"{loss:.6f}", f"{learning_rate:.6g}"])
+        with self.summary.as_default(step=step):
+            tf.summary.scalar("loss", loss)
+            tf.summary.scalar("learning_rate", learning_rate)
+
+    def close(self):
+        if self.enabled:
+            self.csv_file.close()
+            self.summary.close()
+
+
+def _learning_rate(optimizer):
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return float(inner._get_current_learning_rate())
+
+
+def _batches(run, step):
+    """Yields `(epoch, distributed batch)` from `step` on, across epochs."""
+    config = run.config
+    while step < run.total_steps:
+        epoch, skip = divmod(step, run.steps_per_epoch)
+        batches = data.pipeline(
+            run.builder, run.info, run.info.train_split, run.image_shape, config.batch_size,
+            training=True, seed=config.seed, epoch=epoch, skip_batches=skip,
+        ).take(run.total_steps - step)
+        for batch in loop.distribute(run.strategy, batches):
+            yield epoch, batch
+            step += 1
+
+
+def _stop(problem, config):
+    last = checkpoints.latest(_checkpoint_directory(config))
+    raise loop.TrainingError(
+        f"{problem}; stopping. The last good checkpoint is "
+        f"{last or 'none (none was written yet)'}. Try a lower --learning-rate."
+    )
+
+
+def _check_finite(loss, step, config):
+    if not math.isfinite(loss):
+        _stop(f"The loss became {loss} at step {step + 1}", config)
+
+
+def _save_checkpoint(config, step, variables, epoch):
+    try:
+        checkpoints.save(_checkpoint_directory(config), step, variables, {"epoch": epoch})
+    except checkpoints.NonFiniteWeightsError as error:
+        _stop(f"The weights became NaN or infinite ({error})", config)
+
+
+def run_steps(run, start_step):
+    """Trains from `start_step` to `total_steps`; returns images/s after the first step."""
+    config = run.config
+    loss_fn = recipe.make_loss(run.info.num_classes, config.label_smoothing)
+    train_step = loop.make_train_step(
+        run.strategy, run.model, run.optimizer, loss_fn, config.batch_size, config.jit_compile
+    )
+    chief = strategies.is_chief(run.strategy)
+    logs = Logs(config.workdir, chief)
+    progress = keras.utils.Progbar(run.total_steps, verbose=1 if config.verbose else 0)
+    variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
+    step, timed_steps, timed_seconds = start_step, 0, 0.0
+    try:
+        for epoch, (images, labels) in _batches(run, start_step):
+            started = time.perf_counter()
+            loss = float(train_step(images, labels))
+            if step > start_step:  # the first step compiles
+                timed_steps += 1
+                timed_seconds += time.perf_counter() - started
+            _check_finite(loss, step, config)
+            step += 1
+            logs.write(step, epoch, loss, _learning_rate(run.optimizer))
+            progress.update(step, values=[("loss", loss)])
+            if chief and (step % config.checkpoint_every == 0 or step == run.total_steps):
+                _save_checkpoint(config, step, variables, epoch)
+    finally:
+        logs.close()
+    return timed_steps * config.batch_size / timed_seconds if timed_seconds else 0.0
+
+
+def _write_json_atomically(path, payload):
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
+        json.dump(payload, handle, indent=2)
+    os.replace(temporary, path)
+
+
+def finish(run, images_per_second):
+    """Evaluates, saves model.keras and metrics.json; returns the metrics."""
+    config = run.config
+    eval_step = loop.make_eval_step(run.strategy, run.model, config.jit_compile)
+    test_batches = data.pipeline(
+        run.builder, run.info, run.info.test_split, run.image_shape, config.batch_size,
+        training=False,
+    )
+    metrics = {
+        "test_accuracy": loop.evaluate(run.strategy, eval_step, test_batches),
+        "train_images_per_second": images_per_second,
+        "steps": run.total_steps,
+        "strategy": strategies.strategy_name(run.strategy),
+        "num_replicas": run.strategy.num_replicas_in_sync,
+        "model": config.model,
+        "dataset": config.dataset,
+        "parameters": run.model.count_params(),
+        "jit_compile": config.jit_compile,
+        "dtype_policy": keras.config.dtype_policy().name,
+    }
+    if strategies.is_chief(run.strategy):
+        model_path = os.path.join(config.workdir, "model.keras")
+        temporary = os.path.join(config.workdir, f".model.tmp-{os.getpid()}.keras")
+        run.model.save(temporary)
+        os.replace(temporary, model_path)
+        _write_json_atomically(os.path.join(config.workdir, "metrics.json"), metrics)
+    return metrics
+
+
+def train(config=None, **fields):
+    """Trains as `config` (a TrainConfig) or `fields` say; returns the metrics.
+
+    Example: `train(model="vit_test_patch4_tokenlearner", epochs=2,
+    workdir="runs/try")`. A run restarted with the same workdir resumes from
+    its newest checkpoint and ends with the same weights as an uninterrupted
+    run.
+    """
+    from keras_tokenlearner.train.config import TrainConfig
+
+    config = config or TrainConfig(**fields)
+    started = time.perf_counter()
+    previous_policy = keras.config.dtype_policy()
+    try:
+        run = setup(config)
+        start_step = restore(run)
+        images_per_second = run_steps(run, start_step)
+        metrics = finish(run, images_per_second)
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    metrics["wall_seconds"] = time.perf_counter() - started
+    if config.verbose:
+        print(
+            f"\n{config.model} on {config.dataset}: test accuracy "
+            f"{100 * metrics['test_accuracy']:.2f}% after {metrics['steps']} steps, "
+            f"{metrics['train_images_per_second']:.0f} images/s on {metrics['num_replicas']} "
+            f"replica(s) ({metrics['strategy']}), {metrics['wall_seconds']:.0f} s. "
+            f"Outputs in {config.workdir}/"
+        )
+    return metrics

@@ -1,0 +1,101 @@
+"""tf.distribute strategies by name. The only distribution code of the package.
+
+| name          | what it runs on                                            |
+|---------------|------------------------------------------------------------|
+| auto          | mirrored if more than one GPU or CPU device, else one device |
+| one_device    | the first GPU, else the CPU                                |
+| mirrored      | every local GPU, else every logical CPU (`--cpu-devices`)  |
+| multi_worker  | MultiWorkerMirroredStrategy over the workers in TF_CONFIG  |
+| tpu           | TPUStrategy through TPUClusterResolver (Colab / Cloud TPU) |
+
+On a CPU-only machine `cpu_devices=N` splits the CPU into N logical devices,
+so mirrored training is real and testable. It must run before TensorFlow
+initialises its runtime: the trainer calls it first.
+"""
+
+import tensorflow as tf
+
+from keras_tokenlearner import validation
+
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def configure_cpu_devices(count):
+    """Splits the physical CPU into `count` logical devices (count >= 1)."""
+    validation.check_positive_int("cpu_devices", count)
+    if count == 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    configuration = [tf.config.LogicalDeviceConfiguration()] * count
+    try:
+        tf.config.set_logical_device_configuration(cpu, configuration)
+    except RuntimeError as error:
+        existing = len(tf.config.list_logical_devices("CPU"))
+        if existing != count:
+            raise validation.invalid_value(
+                "cpu_devices",
+                f"a value set before TensorFlow starts ({existing} devices already exist: "
+                f"{error})",
+                count,
+            ) from None
+
+
+def _local_devices():
+    gpus = tf.config.list_logical_devices("GPU")
+    return [device.name for device in gpus or tf.config.list_logical_devices("CPU")]
+
+
+def _tpu_strategy():
+    """TPUStrategy through TPUClusterResolver; cannot be tested without a TPU."""
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.NotFoundError) as error:
+        raise validation.invalid_value(
+            "strategy", f"'tpu' only where a TPU is reachable ({error})", "tpu"
+        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def make_strategy(name):
+    """Returns the tf.distribute strategy called `name` (see the table above)."""
+    validation.check_choice("strategy", name, STRATEGIES)
+    if name == "tpu":
+        return _tpu_strategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = _local_devices()
+    if name == "mirrored" or (name == "auto" and len(devices) > 1):
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.OneDeviceStrategy(devices[0])
+
+
+def is_chief(strategy):
+    """Whether this process writes checkpoints and logs (worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
+
+
+def distribute_options():
+    """tf.data options for multi-worker sharding of in-memory-like data."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
+    return options
+
+
+def strategy_name(strategy):
+    """The name of `strategy` in STRATEGIES (what `auto` resolved to)."""
+    kinds = {
+        "tpu": tf.distribute.TPUStrategy,
+        "multi_worker": tf.distribute.MultiWorkerMirroredStrategy,
+        "mirrored": tf.distribute.MirroredStrategy,
+        "one_device": tf.distribute.OneDeviceStrategy,
+    }
+    return next(name for name, kind in kinds.items() if isinstance(strategy, kind))

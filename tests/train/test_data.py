@@ -1,0 +1,82 @@
+"""Embedded TFDS datasets, mock TFDS data, image folders, the pipeline."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from keras_tokenlearner import data
+from keras_tokenlearner import datasets
+
+
+def test_digits_are_real_and_split_stratified(data_dir):
+    builder, info = data.load("digits", data_dir)
+    assert info.num_train_examples == 1437 and builder.info.splits["test"].num_examples == 360
+    assert info.example_shape == (32, 32, 1) and info.num_classes == 10
+    labels = [int(y) for _, y in builder.as_dataset(split="test", as_supervised=True)]
+    assert np.bincount(labels).min() >= 35  # every class in the test split
+    first = next(iter(builder.as_dataset(split="train", as_supervised=True)))[0].numpy()
+    sklearn_images = datasets.load_digit_images(32)[0]
+    assert np.all(sklearn_images == first, axis=(1, 2, 3)).any()  # a real sklearn digit
+
+
+def test_moving_digits_need_more_than_one_frame(data_dir):
+    builder, info = data.load("moving_digits", data_dir)
+    assert info.example_shape == (8, 32, 32, 1) and info.num_classes == 20
+    digit = datasets.load_digit_images(16)[0][5]
+    right = datasets.render_clip(digit, start_x=4, top=3, velocity=3)
+    left = datasets.render_clip(digit, start_x=4 + 7 * 3, top=3, velocity=-3)
+    # The same frames in the opposite order: no single frame tells the label.
+    np.testing.assert_array_equal(right[::-1], left)
+    clips = [datasets.moving_clip(digit, index) for index in range(200)]
+    directions = [direction for _, direction in clips]
+    assert 60 < sum(directions) < 140  # both directions, balanced
+    starts = {int(np.argmax(clip[0].sum(axis=(0, 2)) > 0)) for clip, _ in clips}
+    assert len(starts) > 16  # start positions spread over the frame
+
+
+def test_pipeline_is_deterministic_and_resumable(data_dir):
+    builder, info = data.load("digits", data_dir)
+
+    def batches(epoch, skip=0):
+        dataset = data.pipeline(builder, info, "train", (16, 16, 3), 32, training=True,
+                                seed=3, epoch=epoch, skip_batches=skip)
+        return [x.numpy() for x, _ in dataset.take(3)]
+
+    first, again, other_epoch, skipped = batches(0), batches(0), batches(1), batches(0, 1)
+    assert first[0].shape == (32, 16, 16, 3) and first[0].dtype == np.float32
+    assert -1.0 <= first[0].min() and first[0].max() <= 1.0
+    np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[0], other_epoch[0])
+    np.testing.assert_array_equal(first[1], skipped[0])
+
+
+def test_registered_tfds_dataset_through_mock_data(tmp_path):
+    with tfds.testing.mock_data(num_examples=10, policy=tfds.testing.MockPolicy.USE_CODE):
+        builder, info = data.load("mnist", str(tmp_path))
+        assert info.num_classes == 10 and info.example_shape == (28, 28, 1)
+        images, labels = next(iter(data.pipeline(builder, info, "train", (16, 16, 3), 4, True)))
+    assert images.shape == (4, 16, 16, 3) and labels.dtype == tf.int32
+
+
+def test_image_folder(tmp_path):
+    for split in ("train", "test"):
+        for label in ("cat", "dog"):
+            folder = tmp_path / split / label
+            folder.mkdir(parents=True)
+            for index in range(3):
+                image = np.full((20, 24, 3), 40 * index, np.uint8)
+                tf.io.write_file(str(folder / f"{index}.png"), tf.io.encode_png(image))
+    builder, info = data.load("image_folder", str(tmp_path))
+    assert info.class_names == ("cat", "dog") and info.num_train_examples == 6
+    images, _ = next(iter(data.pipeline(builder, info, "test", (8, 8, 3), 6, False)))
+    assert images.shape == (6, 8, 8, 3)
+
+
+@pytest.mark.parametrize("name, data_dir_value, message", [
+    ("imagenet_typo", None, r"`dataset`.*digits, moving_digits, image_folder"),
+    ("image_folder", None, r"`data_dir`.*folder for image_folder"),
+])
+def test_bad_dataset_arguments(name, data_dir_value, message):
+    with pytest.raises(ValueError, match=message):
+        data.load(name, data_dir_value)

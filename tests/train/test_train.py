@@ -1,0 +1,160 @@
+"""The trainer: distribution equivalence, multi-worker, resume, NaN, CLI."""
+
+import glob
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from keras_tokenlearner import cli
+from keras_tokenlearner.train import TrainingError
+from keras_tokenlearner.train import train
+from tests.train.conftest import ROOT
+from tests.train.conftest import TIMEOUT_SECONDS
+from tests.train.conftest import TINY_RUN
+from tests.train.conftest import run_cli
+
+
+def final_weights(workdir):
+    newest = sorted(glob.glob(os.path.join(workdir, "checkpoints", "step_*")))[-1]
+    with np.load(os.path.join(newest, "variables.npz")) as arrays:
+        return [arrays[name] for name in sorted(arrays.files)]
+
+
+def assert_same_weights(first, second, atol=1e-6):
+    first, second = final_weights(first), final_weights(second)
+    assert len(first) == len(second) > 0
+    for a, b in zip(first, second):
+        np.testing.assert_allclose(a, b, atol=atol)
+
+
+def test_two_replicas_match_one_device_with_and_without_xla(tmp_path, data_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.train.equivalence", str(tmp_path), data_dir],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for jit_compile in ("True", "False"):
+        one_device, mirrored = f"one_device-{jit_compile}", f"mirrored-{jit_compile}"
+        assert_same_weights(tmp_path / one_device, tmp_path / mirrored)
+    metrics = json.loads((tmp_path / "mirrored-True" / "metrics.json").read_text())
+    assert metrics["num_replicas"] == 2 and metrics["strategy"] == "mirrored"
+    # The runs did move: 3 steps changed the weights from one seed's start.
+    assert not np.allclose(final_weights(tmp_path / "one_device-True")[0], 0.0)
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_worker_processes_match_one_device(tmp_path, data_dir):
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    arguments = TINY_RUN + ["--steps", "3", "--seed", "7", "--data-dir", data_dir]
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "keras_tokenlearner.train", *arguments,
+             "--strategy", "multi_worker", "--workdir", str(tmp_path / f"worker{index}")],
+            cwd=ROOT, env=dict(os.environ, TF_CONFIG=json.dumps(tf_config)),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    outputs = [process.communicate(timeout=TIMEOUT_SECONDS)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs[0][-3000:]
+    assert not (tmp_path / "worker1").exists()  # only the chief writes
+    single = run_cli(arguments + ["--strategy", "one_device", "--workdir", str(tmp_path / "one")])
+    assert single.returncode == 0, single.stderr[-3000:]
+    assert_same_weights(tmp_path / "worker0", tmp_path / "one")
+    metrics = json.loads((tmp_path / "worker0" / "metrics.json").read_text())
+    assert metrics["strategy"] == "multi_worker" and metrics["num_replicas"] == 2
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path, data_dir):
+    arguments = TINY_RUN + ["--steps", "300", "--checkpoint-every", "20", "--data-dir", data_dir]
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_tokenlearner.train", *arguments, "--workdir", str(killed)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + TIMEOUT_SECONDS
+    while not glob.glob(str(killed / "checkpoints" / "step_*")) and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (killed / "metrics.json").exists(), "the run ended before it was killed"
+    resumed = run_cli(arguments + ["--workdir", str(killed)])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming from" in resumed.stdout
+    whole = run_cli(arguments + ["--workdir", str(tmp_path / "whole")])
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    assert_same_weights(killed, tmp_path / "whole", atol=0)
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
+    message = r"(loss became nan|weights became NaN or infinite).*checkpoint is .*step_\d+"
+    with pytest.raises(TrainingError, match=message):
+        train(model="vit_test_patch4_tokenlearner", image_size=16, batch_size=8, steps=50,
+              learning_rate=1e30, clip_norm=1e30, checkpoint_every=1, data_dir=data_dir,
+              workdir=str(tmp_path), verbose=False)
+    last_good = final_weights(tmp_path)
+    assert all(np.all(np.isfinite(array)) for array in last_good)
+    assert not (tmp_path / "metrics.json").exists()
+
+
+def test_cli_smoke(tmp_path, data_dir):
+    arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path)]
+    result = run_cli(TINY_RUN + arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas"):
+        assert key in metrics
+    assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert (tmp_path / "model.keras").exists() and (tmp_path / "log.csv").exists()
+    assert glob.glob(str(tmp_path / "tensorboard" / "events.*"))
+    assert "test accuracy" in result.stdout
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--model", "vit_tiny_patch16_tokenlerner"], "`name`.*closest: vit_tiny_patch16_tokenlearner"),
+    (["--dataset", "digitz"], "`dataset`.*digits, moving_digits, image_folder"),
+    (["--strategy", "horovod"], "`strategy`.*'auto', 'one_device', 'mirrored'"),
+    (["--image-size", "2"], "`image_shape`.*multiples of patch_size=\\(4, 4\\)"),
+    (["--model", "vivit_test_patch4"], "`model`.*a model for images"),
+])
+def test_cli_errors_without_traceback(arguments, message, capsys, data_dir):
+    status = cli.main(["train", "--data-dir", data_dir, *arguments])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1
+    assert re.search(message, error), error
+
+
+def test_batch_size_must_divide_by_replicas(data_dir):
+    result = run_cli(["--strategy", "mirrored", "--cpu-devices", "2", "--batch-size", "7",
+                      "--data-dir", data_dir])
+    assert result.returncode == 2
+    assert "`batch_size`" in result.stderr
+    assert "multiple of the number of replicas (2)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_video_model_trains_on_moving_digits(tmp_path, data_dir):
+    metrics = train(model="vivit_test_patch4_tokenlearner", dataset="moving_digits",
+                    image_size=16, batch_size=8, steps=3, data_dir=data_dir,
+                    workdir=str(tmp_path), verbose=False)
+    assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert (tmp_path / "model.keras").exists()

@@ -9,7 +9,7 @@ from keras_tokenlearner.layers import PositionEmbedding
 def no_decay_variables(model):
     """Biases, normalisation weights, position embeddings and class tokens."""
     excluded = [v for v in model.trainable_variables if len(v.shape) <= 1]
-    for layer in model._flatten_layers(include_self=False):
+    for layer in model.layers:
         if isinstance(layer, (PositionEmbedding, ClassToken)):
             excluded += layer.trainable_variables
     return excluded

@@ -37,7 +37,21 @@ setup(
         "cpu": [f"tensorflow-cpu=={TENSORFLOW}", "tensorboard"],
         "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}", "tensorboard"],
         "jax": ["jax[cpu]==0.10.*"],
-        "test": ["pytest>=8", "jax[cpu]==0.10.*"],
+        "onnx": ["tf2onnx>=1.17", "onnx", "onnxruntime"],
+        "litert": ["ai-edge-litert"],
+        "notebooks": ["matplotlib", "jupyter"],
+        "test": [
+            "pytest>=8",
+            "jax[cpu]==0.10.*",
+            "tf2onnx>=1.17",
+            "onnx",
+            "onnxruntime",
+            "ai-edge-litert",
+            "matplotlib",
+            "jupytext",
+            "nbmake",
+            "ipykernel",
+        ],
     },
     entry_points={
         "console_scripts": ["keras-tokenlearner=keras_tokenlearner.cli:main"]

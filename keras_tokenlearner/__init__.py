@@ -6,6 +6,7 @@ holds its layers or models: importing it registers them with Keras.
 
 from keras_tokenlearner import layers
 from keras_tokenlearner import models
+from keras_tokenlearner.export import export_saved_model
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
 from keras_tokenlearner.models import VideoViT
@@ -25,6 +26,7 @@ __all__ = [
     "ViT",
     "__version__",
     "create_model",
+    "export_saved_model",
     "flops",
     "layers",
     "list_models",

@@ -1,6 +1,7 @@
 """The `keras-tokenlearner` command line.
 
     keras-tokenlearner train [flags]   train (the default command)
+    keras-tokenlearner export --model-path runs/digits/model.keras --out exports/digits
     keras-tokenlearner demo            build a small TokenLearner model, run it
 
 Errors in what the user asked for are printed as one line, without a
@@ -9,9 +10,11 @@ traceback: status 2 for bad input, 1 for a run that had to stop (NaN loss).
 
 import argparse
 import dataclasses
+import os
 import sys
 
-COMMANDS = ("train", "demo")
+COMMANDS = ("train", "export", "demo")
+EXPORT_FORMATS = ("saved_model", "onnx", "litert")
 
 
 def _add_train_flags(parser):
@@ -39,6 +42,9 @@ def _add_train_flags(parser):
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction,
                         default=defaults.jit_compile, help="XLA-compile the step")
+    parser.add_argument("--export", action=argparse.BooleanOptionalAction,
+                        default=defaults.export,
+                        help="write a SavedModel for TF Serving to WORKDIR/export/1")
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
                         default=defaults.mixed_precision,
                         help="bfloat16 on CPU/TPU, float16 with loss scaling on GPU")
@@ -51,6 +57,15 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser("train", help="train a zoo model (the default command)")
     _add_train_flags(train)
+    export = commands.add_parser("export", help="export a .keras model for serving")
+    export.add_argument("--model-path", required=True, help="a .keras file")
+    export.add_argument("--out", required=True,
+                        help="SavedModel base directory, or the .onnx / .tflite file")
+    export.add_argument("--format", default="saved_model", choices=EXPORT_FORMATS)
+    export.add_argument("--version", type=int, default=1, help="SavedModel version folder")
+    export.add_argument("--overwrite", action="store_true", help="replace that version")
+    export.add_argument("--class-names", help="file with one class name per line "
+                        "(default: class_names.txt beside the model, if present)")
     demo = commands.add_parser("demo", help="build a small TokenLearner model and run it")
     demo.add_argument("--num-tokens", type=int, default=8)
     demo.add_argument("--image-size", type=int, default=32)
@@ -59,7 +74,29 @@ def build_parser():
     return parser
 
 
+def _export(args):
+    import keras
+
+    import keras_tokenlearner  # noqa: F401  (registers the layers and models)
+    from keras_tokenlearner import export
+
+    if not os.path.isfile(args.model_path):
+        raise ValueError(f"No model file at --model-path {args.model_path!r}.")
+    model = keras.models.load_model(args.model_path)
+    if args.format == "onnx":
+        path = export.export_onnx(model, args.out)
+    elif args.format == "litert":
+        path = export.export_litert(model, args.out)
+    else:
+        class_names = export.read_class_names(args.class_names, args.model_path)
+        path = export.export_saved_model(model, args.out, args.version, class_names,
+                                         overwrite=args.overwrite)
+    print(f"Exported {args.model_path} to {path}")
+
+
 def _run(args):
+    if args.command == "export":
+        return _export(args)
     if args.command == "demo":
         from keras_tokenlearner import demo
 

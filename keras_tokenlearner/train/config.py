@@ -36,6 +36,7 @@ class TrainConfig:
     workdir: str = "runs/digits"
     checkpoint_every: int = 100
     image_size: Optional[int] = None  # None: the dataset's own size
+    export: bool = True  # write a SavedModel to workdir/export/1 at the end
     verbose: bool = True
 
     def validate(self):

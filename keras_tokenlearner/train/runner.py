@@ -11,12 +11,14 @@ import keras
 import tensorflow as tf
 
 from keras_tokenlearner import data
+from keras_tokenlearner import export
 from keras_tokenlearner import validation
 from keras_tokenlearner.models import zoo
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import recipe
 from keras_tokenlearner.train import strategies
+from keras_tokenlearner.train.config import TrainConfig
 
 
 @dataclasses.dataclass
@@ -40,10 +42,7 @@ def _mixed_precision_policy():
 
 def _model_arguments(config, info):
     """create_model overrides that fit the model to the dataset."""
-    model_class = zoo.ZOO[config.model][0] if config.model in zoo.ZOO else None
-    if model_class is None:
-        zoo.model_arguments(config.model)  # raises, listing the closest names
-    is_video_model = "num_frames" in zoo.model_arguments(config.model)
+    is_video_model = "num_frames" in zoo.model_arguments(config.model)  # unknown: raises
     if is_video_model != info.is_video:
         kinds = {True: "videos", False: "images"}
         raise validation.invalid_value(
@@ -140,7 +139,7 @@ class Logs:
 
 def _learning_rate(optimizer):
     inner = getattr(optimizer, "inner_optimizer", optimizer)
-    return float(inner._get_current_learning_rate())
+    return float(inner.learning_rate)  # the schedule's current value
 
 
 def _batches(run, step):
@@ -239,6 +238,13 @@ def finish(run, images_per_second):
         temporary = os.path.join(config.workdir, f".model.tmp-{os.getpid()}.keras")
         run.model.save(temporary)
         os.replace(temporary, model_path)
+        class_names = list(run.info.class_names)
+        export.write_class_names(os.path.join(config.workdir, export.CLASS_NAMES_FILE), class_names)
+        if config.export:
+            metrics["export_path"] = export.export_saved_model(
+                run.model, os.path.join(config.workdir, "export"), class_names=class_names,
+                overwrite=True,  # this run's own model, re-exported on a re-run
+            )
         _write_json_atomically(os.path.join(config.workdir, "metrics.json"), metrics)
     return metrics
 
@@ -251,8 +257,6 @@ def train(config=None, **fields):
     its newest checkpoint and ends with the same weights as an uninterrupted
     run.
     """
-    from keras_tokenlearner.train.config import TrainConfig
-
     config = config or TrainConfig(**fields)
     started = time.perf_counter()
     previous_policy = keras.config.dtype_policy()

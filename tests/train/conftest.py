@@ -10,6 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 TIMEOUT_SECONDS = 300
 TINY_RUN = [
     "--model", "vit_test_patch4_tokenlearner", "--image-size", "16", "--batch-size", "8",
+    "--no-export",
 ]
 
 

@@ -18,7 +18,7 @@ def main(workdir, data_dir):
                 model="vit_test_patch4_tokenlearner", image_size=16, batch_size=8, steps=3,
                 strategy=strategy, cpu_devices=2, jit_compile=jit_compile, seed=7,
                 data_dir=data_dir, workdir=os.path.join(workdir, f"{strategy}-{jit_compile}"),
-                verbose=False,
+                export=False, verbose=False,
             )
 
 

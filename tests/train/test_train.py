@@ -108,14 +108,14 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
     with pytest.raises(TrainingError, match=message):
         train(model="vit_test_patch4_tokenlearner", image_size=16, batch_size=8, steps=50,
               learning_rate=1e30, clip_norm=1e30, checkpoint_every=1, data_dir=data_dir,
-              workdir=str(tmp_path), verbose=False)
+              workdir=str(tmp_path), export=False, verbose=False)
     last_good = final_weights(tmp_path)
     assert all(np.all(np.isfinite(array)) for array in last_good)
     assert not (tmp_path / "metrics.json").exists()
 
 
 def test_cli_smoke(tmp_path, data_dir):
-    arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path)]
+    arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path), "--export"]
     result = run_cli(TINY_RUN + arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -125,6 +125,14 @@ def test_cli_smoke(tmp_path, data_dir):
     assert (tmp_path / "model.keras").exists() and (tmp_path / "log.csv").exists()
     assert glob.glob(str(tmp_path / "tensorboard" / "events.*"))
     assert "test accuracy" in result.stdout
+    assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
+    assert metrics["export_path"] == str(tmp_path / "export" / "1")
+    class_names = (tmp_path / "class_names.txt").read_text().split()
+    assert class_names == [str(digit) for digit in range(10)]
+    exported = cli.main(["export", "--model-path", str(tmp_path / "model.keras"),
+                         "--out", str(tmp_path / "served"), "--version", "2"])
+    assert exported == 0
+    assert (tmp_path / "served" / "2" / "assets.extra" / "class_names.txt").exists()
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -155,6 +163,6 @@ def test_batch_size_must_divide_by_replicas(data_dir):
 def test_video_model_trains_on_moving_digits(tmp_path, data_dir):
     metrics = train(model="vivit_test_patch4_tokenlearner", dataset="moving_digits",
                     image_size=16, batch_size=8, steps=3, data_dir=data_dir,
-                    workdir=str(tmp_path), verbose=False)
+                    workdir=str(tmp_path), export=False, verbose=False)
     assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert (tmp_path / "model.keras").exists()

@@ -1,0 +1,206 @@
+"""Export for serving: a self-contained SavedModel in TF Serving's layout.
+
+`export_saved_model(model, "exports/digits")` writes
+`exports/digits/1/saved_model.pb` + `variables/`, atomically. Signatures:
+
+* `serving_default`: raw uint8 images `(None, H, W, 3)` of any size (videos:
+  `(None, T, H, W, 3)`). The training preprocessing (resize, scale to
+  [-1, 1]) is baked in. Outputs, by name: `probabilities` `(None, C)`,
+  `top_k_ids` `(None, k)` int32, `top_k_scores` `(None, k)` and, when class
+  names are given, `top_k_labels` `(None, k)` strings (a lookup table inside
+  the model).
+* `serving_preprocessed`: the same outputs from already-preprocessed float32
+  input of the model's own shape.
+
+The batch size is dynamic. The artifact loads with `tf.saved_model.load` in a
+process that never imports this package. TensorFlow backend only.
+"""
+
+import json
+import os
+
+import keras
+
+from keras_tokenlearner import atomic
+from keras_tokenlearner import validation
+
+DEFAULT_TOP_K = 5
+CLASS_NAMES_FILE = "class_names.txt"
+
+
+def _check_model(model):
+    if keras.backend.backend() != "tensorflow":
+        raise validation.invalid_value(
+            "model", "a model on the TensorFlow backend (set KERAS_BACKEND=tensorflow)",
+            keras.backend.backend(),
+        )
+    if not model.built or not getattr(model, "inputs", None):
+        raise validation.invalid_value(
+            "model", "a built functional model (call it on a batch first, or use a zoo model)",
+            model.name,
+        )
+    input_shape = tuple(model.inputs[0].shape[1:])
+    if len(input_shape) not in (3, 4) or None in input_shape:
+        raise validation.invalid_value(
+            "model", "images (H, W, C) or videos (T, H, W, C) of fixed size as input",
+            input_shape,
+        )
+    return input_shape
+
+
+def _outputs(tf, model, inputs, top_k, labels_table):
+    """The named outputs of both signatures."""
+    logits = tf.cast(model(inputs, training=False), tf.float32)
+    probabilities = tf.nn.softmax(logits, axis=-1)  # (B, C)
+    scores, ids = tf.math.top_k(probabilities, k=top_k)  # (B, k)
+    outputs = {"probabilities": probabilities, "top_k_ids": ids, "top_k_scores": scores}
+    if labels_table is not None:
+        outputs["top_k_labels"] = labels_table.lookup(tf.cast(ids, tf.int64))
+    return outputs
+
+
+def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
+    """A `keras.export.ExportArchive` with both signatures (not yet written)."""
+    import tensorflow as tf
+
+    from keras_tokenlearner.data import preprocess
+
+    input_shape = _check_model(model)
+    num_classes = model.outputs[0].shape[-1]
+    top_k = min(validation.check_positive_int("top_k", top_k), num_classes)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    labels_table = None
+    if class_names is not None:
+        class_names = list(class_names)
+        if len(class_names) != num_classes:
+            raise validation.invalid_value(
+                "class_names", f"{num_classes} names, one per class", len(class_names)
+            )
+        labels_table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.range(num_classes, dtype=tf.int64), tf.constant(class_names)
+            ),
+            default_value="",
+        )
+        archive.track(labels_table)
+    raw_shape = (None,) + input_shape[:-3] + (None, None, 3)  # any image size
+
+    raw_spec = tf.TensorSpec(raw_shape, tf.uint8, name="images")
+    preprocessed_spec = tf.TensorSpec((None,) + input_shape, tf.float32, name="images")
+
+    def serve_raw(images):
+        images = tf.ensure_shape(images, raw_spec.shape)  # names the expected shape
+        preprocessed = preprocess(images, input_shape[-3:])
+        return _outputs(tf, model, preprocessed, top_k, labels_table)
+
+    def serve_preprocessed(images):
+        images = tf.ensure_shape(images, preprocessed_spec.shape)
+        return _outputs(tf, model, images, top_k, labels_table)
+
+    archive.add_endpoint("serving_default", serve_raw, [raw_spec])
+    archive.add_endpoint("serving_preprocessed", serve_preprocessed, [preprocessed_spec])
+    return archive
+
+
+def export_saved_model(model, export_dir, version=1, class_names=None,
+                       top_k=DEFAULT_TOP_K, overwrite=False):
+    """Writes `export_dir/<version>/` atomically; returns that path.
+
+    Args:
+        model: a built Keras model with a fixed input shape (e.g. a zoo model).
+        export_dir: the model's base path, as TF Serving's `--model_base_path`.
+        version: positive int, the version folder TF Serving loads.
+        class_names: optional list of C label strings; adds `top_k_labels`
+            and a `class_names.txt` asset for clients.
+        top_k: how many top classes to return. Defaults to 5.
+        overwrite: replace an existing version. Defaults to False, which
+            raises a `ValueError` instead.
+    """
+    version = validation.check_positive_int("version", version)
+    path = os.path.join(export_dir, str(version))
+    if os.path.exists(path) and not overwrite:
+        raise validation.invalid_value(
+            "version", f"a version not yet in {export_dir} (or overwrite=True)", version
+        )
+    archive = build_archive(model, class_names, top_k)
+    atomic.remove_stale_temporaries(export_dir)
+    with atomic.atomic_directory(path, overwrite=overwrite) as temporary:
+        archive.write_out(temporary, verbose=False)
+        if class_names is not None:
+            assets = os.path.join(temporary, "assets.extra")
+            os.makedirs(assets, exist_ok=True)
+            write_class_names(os.path.join(assets, CLASS_NAMES_FILE), class_names)
+    return path
+
+
+def write_class_names(path, class_names):
+    """Writes one class name per line (what `read_class_names` reads)."""
+    with open(path, "w") as handle:
+        handle.write("\n".join(class_names) + "\n")
+
+
+def read_class_names(path=None, model_path=None):
+    """Class names from `path`, else `class_names.txt` beside `model_path`."""
+    if path is None and model_path is not None:
+        path = os.path.join(os.path.dirname(os.path.abspath(model_path)), CLASS_NAMES_FILE)
+        if not os.path.exists(path):
+            return None
+    if path is None:
+        return None
+    with open(path) as handle:
+        return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+def predict_request(images, signature_name="serving_default", row_format=True):
+    """The JSON body of a TF Serving REST `:predict` request.
+
+    `row_format=True` gives `{"instances": [...]}` (one entry per example),
+    False gives the columnar `{"inputs": {"images": [...]}}`.
+    """
+    body = {"signature_name": signature_name}
+    values = images.tolist() if hasattr(images, "tolist") else list(images)
+    if row_format:
+        body["instances"] = values
+    else:
+        body["inputs"] = {"images": values}
+    return json.dumps(body)
+
+
+def _called_once(model):
+    """A model reloaded from `.keras` must run once before ONNX export."""
+    import numpy as np
+
+    model(np.zeros((1,) + tuple(model.inputs[0].shape[1:]), "float32"))
+    return model
+
+
+def export_onnx(model, path):
+    """Exports the model (preprocessed float input) to ONNX; needs `[onnx]`.
+
+    Writes `path` atomically; the batch size stays dynamic.
+    """
+    _check_model(model)
+    _called_once(model)
+    return _export_file(model, path, "onnx")
+
+
+def export_litert(model, path):
+    """Exports the model (preprocessed float input) to LiteRT; needs `[litert]`."""
+    _check_model(model)
+    _called_once(model)
+    return _export_file(model, path, "litert")
+
+
+def _export_file(model, path, format_name):
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    stem, extension = os.path.splitext(os.path.basename(path))
+    temporary = os.path.join(os.path.dirname(path), f".{stem}.tmp-{os.getpid()}{extension}")
+    try:
+        model.export(temporary, format=format_name, verbose=False)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return path

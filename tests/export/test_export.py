@@ -1,0 +1,167 @@
+"""SavedModel export: self-contained, named outputs, TF Serving contract."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner import data
+from keras_tokenlearner import export
+from tests import testing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLASS_NAMES = [f"class_{index}" for index in range(10)]
+
+
+@pytest.fixture(scope="module")
+def model():
+    model = ktl.create_model("vit_test_patch4_tokenlearner")
+    testing.randomize_weights(model, scale=0.2)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(model, tmp_path_factory):
+    base = tmp_path_factory.mktemp("exports")
+    return export.export_saved_model(model, str(base), class_names=CLASS_NAMES)
+
+
+def raw_images(batch_size, size=(20, 24)):
+    rng = np.random.default_rng(batch_size)
+    return rng.integers(0, 256, size=(batch_size,) + size + (3,), dtype=np.uint8)
+
+
+def expected_probabilities(model, images):
+    logits = model(data.preprocess(tf.constant(images), (16, 16, 3)))
+    return tf.nn.softmax(logits).numpy()
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_fresh_process_without_the_package_matches_keras(model, exported, batch_size, tmp_path):
+    images = raw_images(batch_size)
+    np.save(tmp_path / "inputs.npy", images)
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "export", "load_and_predict.py"),
+         exported, str(tmp_path / "inputs.npy"), str(tmp_path / "outputs.npz")],
+        cwd=str(tmp_path), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outputs = np.load(tmp_path / "outputs.npz")
+    expected = expected_probabilities(model, images)
+    np.testing.assert_allclose(outputs["probabilities"], expected, atol=1e-5)
+    top_ids = np.argsort(-expected, axis=-1)[:, :5]
+    np.testing.assert_array_equal(outputs["top_k_ids"], top_ids)
+    labels = [[name.decode() for name in row] for row in outputs["top_k_labels"]]
+    assert labels == [[CLASS_NAMES[i] for i in row] for row in top_ids]
+
+
+def test_layout_and_signatures_with_saved_model_cli(exported, tmp_path):
+    assert os.path.basename(exported) == "1"
+    assert os.path.isfile(os.path.join(exported, "saved_model.pb"))
+    assert os.path.isdir(os.path.join(exported, "variables"))
+    assert export.read_class_names(os.path.join(exported, "assets.extra", "class_names.txt")) == (
+        CLASS_NAMES
+    )
+    cli = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    shown = subprocess.run(cli + ["show", "--dir", exported, "--all"],
+                           capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    text = shown.stdout
+    for signature in ("serving_default", "serving_preprocessed"):
+        assert f"signature_def['{signature}']" in text
+    assert "dtype: DT_UINT8" in text and "shape: (-1, -1, -1, 3)" in text
+    for output in ("probabilities", "top_k_ids", "top_k_scores", "top_k_labels"):
+        assert f"outputs['{output}']" in text
+    assert "output_0" not in text
+    np.save(tmp_path / "x.npy", raw_images(2))
+    ran = subprocess.run(cli + ["run", "--dir", exported, "--tag_set", "serve",
+                                "--signature_def", "serving_default",
+                                "--inputs", f"images={tmp_path / 'x.npy'}"],
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "probabilities" in ran.stdout
+
+
+@pytest.mark.parametrize("row_format", [True, False])
+def test_rest_request_body_runs_through_the_signature(model, exported, row_format):
+    images = raw_images(3)
+    body = json.loads(export.predict_request(images, row_format=row_format))
+    assert body["signature_name"] == "serving_default"
+    # TF Serving decodes JSON numbers to the signature's dtype, row by row.
+    decoded = body["instances"] if row_format else body["inputs"]["images"]
+    tensor = tf.constant(np.array(decoded, dtype=np.uint8))
+    loaded = tf.saved_model.load(exported)
+    outputs = loaded.signatures[body["signature_name"]](images=tensor)
+    np.testing.assert_allclose(
+        outputs["probabilities"].numpy(), expected_probabilities(model, images), atol=1e-5
+    )
+
+
+def test_preprocessed_signature(model, exported):
+    x = testing.random_array((4, 16, 16, 3))
+    loaded = tf.saved_model.load(exported)
+    outputs = loaded.signatures["serving_preprocessed"](images=tf.constant(x))
+    expected = tf.nn.softmax(model(x)).numpy()
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+
+
+def test_wrong_dtype_or_shape_names_the_expected_spec(exported):
+    signature = tf.saved_model.load(exported).signatures["serving_default"]
+    errors = (TypeError, ValueError, tf.errors.InvalidArgumentError)
+    with pytest.raises(errors, match=r"expected to be a uint8 tensor but is a float"):
+        signature(images=tf.zeros((1, 16, 16, 3), tf.float32))
+    with pytest.raises(errors, match=r"not compatible with expected shape \[\?,\?,\?,3\]"):
+        signature(images=tf.zeros((1, 16, 16, 4), tf.uint8))
+
+
+def test_refuses_to_overwrite_a_version(model, exported):
+    with pytest.raises(ValueError, match=r"`version`.*overwrite=True.*version=1"):
+        export.export_saved_model(model, os.path.dirname(exported))
+    again = export.export_saved_model(model, os.path.dirname(exported), overwrite=True)
+    assert again == exported
+
+
+def test_video_model_exports(tmp_path):
+    model = ktl.create_model("vivit_test_patch4_tokenlearner")
+    path = export.export_saved_model(model, str(tmp_path), version=3)
+    clips = np.random.default_rng(0).integers(0, 256, (2, 4, 18, 18, 3), dtype=np.uint8)
+    outputs = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(clips))
+    assert outputs["probabilities"].shape == (2, 10) and "top_k_labels" not in outputs
+
+
+def test_killed_export_leaves_no_version(tmp_path):
+    script = (
+        "import keras_tokenlearner as ktl, keras_tokenlearner.export as e;"
+        "m = ktl.create_model('vit_test_patch4_tokenfuser');"
+        f"e.export_saved_model(m, {str(tmp_path)!r})"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not any(n.startswith(".1") for n in os.listdir(tmp_path)):
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    leftovers = [name for name in os.listdir(tmp_path) if name.startswith(".1.tmp-")]
+    assert leftovers, "the export was not caught midway"
+    assert not (tmp_path / "1").exists()  # nothing TF Serving would load
+    model = ktl.create_model("vit_test_patch4_tokenfuser")
+    export.export_saved_model(model, str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["1"]  # the leftover was cleaned
+
+
+def test_unbuilt_model_is_a_clear_error(tmp_path):
+    class Unbuilt(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match=r"`model`.*built functional model"):
+        export.export_saved_model(Unbuilt(), str(tmp_path))

@@ -1,0 +1,40 @@
+"""ONNX and LiteRT exports match Keras; a `.keras` reload exports too."""
+
+import keras
+import numpy as np
+import onnxruntime
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner import export
+from tests import testing
+
+
+@pytest.fixture(scope="module")
+def reloaded(tmp_path_factory):
+    """A trained-looking model, saved and reloaded: never called after loading."""
+    model = ktl.create_model("vit_test_patch4_tokenfuser")
+    testing.randomize_weights(model, scale=0.2)
+    path = str(tmp_path_factory.mktemp("model") / "model.keras")
+    model.save(path)
+    return keras.models.load_model(path), model
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_onnx_matches_keras(reloaded, tmp_path, batch_size):
+    loaded, original = reloaded
+    path = export.export_onnx(loaded, str(tmp_path / "model.onnx"))
+    session = onnxruntime.InferenceSession(path)
+    x = testing.random_array((batch_size, 16, 16, 3), seed=batch_size)
+    (logits,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)
+    assert np.abs(logits).max() > 1e-3  # not the zero head of a fresh model
+
+
+def test_litert_matches_keras(reloaded, tmp_path):
+    loaded, original = reloaded
+    runner = Interpreter(model_path=export.export_litert(loaded, str(tmp_path / "m.tflite")))
+    x = testing.random_array((3, 16, 16, 3))
+    (logits,) = runner.get_signature_runner()(images=x).values()
+    np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)

@@ -1,0 +1,77 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # TokenLearner on video: moving digits
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/keras-tokenlearner/keras_tokenlearner/blob/main/colab/02_video.ipynb)
+#
+# `moving_digits` clips (bundled, generated from real handwritten digits) show
+# a digit drifting left or right; the label is digit x direction, so one frame
+# is never enough. The video ViT cuts the clip into 2x4x4 tubelets and
+# TokenLearner learns its tokens per time step.
+
+# %%
+# Installs the package on Colab; elsewhere (and in CI) it is already installed.
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "keras_tokenlearner[cpu] @ git+https://github.com/keras-tokenlearner/keras_tokenlearner"],
+                   check=True)
+
+# %% tags=["parameters"]
+# SMOKE=1 (set by CI) shrinks training so the notebook runs in about a minute.
+import os
+
+SMOKE = os.environ.get("SMOKE", "0") == "1"
+EPOCHS = 1 if SMOKE else 40
+WORKDIR = "runs/video"
+FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures
+
+# %%
+import keras
+
+import keras_tokenlearner as ktl
+from keras_tokenlearner import data
+from keras_tokenlearner import visualize
+from keras_tokenlearner.train import train
+
+builder, info = data.load("moving_digits")
+print(info.num_classes, "classes, e.g.", info.class_names[:4], "; clips of", info.example_shape)
+
+# %% [markdown]
+# ## Train the TokenLearner video ViT
+
+# %%
+metrics = train(model="vivit_test_patch4_tokenlearner", dataset="moving_digits",
+                epochs=EPOCHS, workdir=WORKDIR, export=False, verbose=False)
+model = keras.models.load_model(WORKDIR + "/model.keras")
+print(f"test accuracy {metrics['test_accuracy']:.3f} over {info.num_classes} classes; "
+      f"{ktl.flops(model).gflops * 1e3:.2f} MFLOPs per clip")
+
+# %% [markdown]
+# ## Per-frame attention maps
+# Each row is one time step of the tubelet grid (2 frames each); the columns
+# are the tokens TokenLearner learned for that step.
+
+# %%
+clips, labels = next(iter(data.pipeline(builder, info, "test", (32, 32, 3), 2, training=False)))
+attention = visualize.attention_maps(model, clips)  # (B, T', S, h, w)
+os.makedirs(FIGURES, exist_ok=True)
+figure = visualize.plot_video_attention(clips[0].numpy(), attention[0],
+                                        path=os.path.join(FIGURES, "attention_video.png"))
+print("label:", info.class_names[int(labels[0])])
+
+# %%
+gif = visualize.save_attention_gif(clips[0].numpy(), attention[0],
+                                   os.path.join(FIGURES, "attention_video.gif"))
+print("animated:", gif)

@@ -59,6 +59,20 @@ def _outputs(tf, model, inputs, top_k, labels_table):
     return outputs
 
 
+def _labels_table(tf, class_names, num_classes):
+    """A class id -> name lookup table inside the SavedModel, or None."""
+    if class_names is None:
+        return None
+    class_names = list(class_names)
+    if len(class_names) != num_classes:
+        raise validation.invalid_value(
+            "class_names", f"{num_classes} names, one per class", len(class_names)
+        )
+    keys = tf.range(num_classes, dtype=tf.int64)
+    initializer = tf.lookup.KeyValueTensorInitializer(keys, tf.constant(class_names))
+    return tf.lookup.StaticHashTable(initializer, default_value="")
+
+
 def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
     """A `keras.export.ExportArchive` with both signatures (not yet written)."""
     import tensorflow as tf
@@ -70,19 +84,8 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
     top_k = min(validation.check_positive_int("top_k", top_k), num_classes)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    labels_table = None
-    if class_names is not None:
-        class_names = list(class_names)
-        if len(class_names) != num_classes:
-            raise validation.invalid_value(
-                "class_names", f"{num_classes} names, one per class", len(class_names)
-            )
-        labels_table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.range(num_classes, dtype=tf.int64), tf.constant(class_names)
-            ),
-            default_value="",
-        )
+    labels_table = _labels_table(tf, class_names, num_classes)
+    if labels_table is not None:
         archive.track(labels_table)
     raw_shape = (None,) + input_shape[:-3] + (None, None, 3)  # any image size
 

@@ -104,18 +104,19 @@ class TokenLearner(keras.layers.Layer):
                 name="attention_mlp",
             )
         else:
-            self.convolutions = [
-                keras.layers.Conv2D(
-                    num_tokens,
-                    kernel_size=3,
-                    padding="same",
-                    use_bias=False,
-                    kernel_initializer="lecun_normal",  # Flax Conv default.
-                    dtype=self.dtype_policy,
-                    name=f"conv_{index}",
-                )
-                for index in range(NUM_CONVOLUTIONS)
-            ]
+            self.convolutions = [self._convolution(index) for index in range(NUM_CONVOLUTIONS)]
+
+    def _convolution(self, index):
+        """A bias-free 3x3 convolution to `num_tokens` channels (version 1.0)."""
+        return keras.layers.Conv2D(
+            self.num_tokens,
+            kernel_size=3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="lecun_normal",  # Flax Conv default.
+            dtype=self.dtype_policy,
+            name=f"conv_{index}",
+        )
 
     def _grid_shape(self, input_shape):
         """The (B', H, W, C) shape that the v1.0 convolutions see."""

@@ -165,3 +165,18 @@ def test_unbuilt_model_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match=r"`model`.*built functional model"):
         export.export_saved_model(Unbuilt(), str(tmp_path))
+
+
+def test_token_learner_with_unknown_sizes_in_a_saved_model(tmp_path):
+    import keras
+
+    inputs = keras.Input((None, None, 8))
+    tokens = ktl.TokenLearner(4)(inputs)
+    model = keras.Model(inputs, ktl.TokenFuser()(tokens, inputs) + inputs)
+    testing.randomize_weights(model, scale=0.3)  # a fresh fuser would output zeros
+    model.export(str(tmp_path / "dynamic"), format="tf_saved_model", verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "dynamic"))  # keep it alive while serving
+    for shape in [(1, 5, 7, 8), (3, 6, 6, 8)]:
+        x = testing.random_array(shape)
+        served = loaded.serve(tf.constant(x)).numpy()
+        np.testing.assert_allclose(served, model(x).numpy(), atol=1e-5)

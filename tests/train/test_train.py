@@ -166,3 +166,27 @@ def test_video_model_trains_on_moving_digits(tmp_path, data_dir):
                     workdir=str(tmp_path), export=False, verbose=False)
     assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
     assert (tmp_path / "model.keras").exists()
+
+
+def test_default_run_reaches_95_percent_on_digits(tmp_path, data_dir):
+    """The README's main job, as configured by default (only the paths differ)."""
+    from keras_tokenlearner.train import TrainConfig
+
+    config = TrainConfig(data_dir=data_dir, workdir=str(tmp_path), export=False, verbose=False)
+    metrics = train(config)
+    assert metrics["test_accuracy"] >= 0.95, metrics
+
+
+def test_mixed_precision_trains_in_bfloat16_on_cpu(tmp_path, data_dir):
+    metrics = train(model="vit_test_patch4_tokenfuser", image_size=16, batch_size=8, steps=3,
+                    mixed_precision=True, data_dir=data_dir, workdir=str(tmp_path),
+                    export=False, verbose=False)
+    assert metrics["dtype_policy"] == "mixed_bfloat16"
+    assert all(np.all(np.isfinite(array)) for array in final_weights(tmp_path))
+    assert keras_policy_name() == "float32"  # the global policy is restored
+
+
+def keras_policy_name():
+    import keras
+
+    return keras.config.dtype_policy().name

@@ -61,3 +61,25 @@ def atomic_directory(final_path, overwrite=False):
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def atomic_file(final_path):
+    """Yields a temporary path beside `final_path`; renames it there on success.
+
+    The temporary name keeps the extension (`.model.tmp-123.keras`), since
+    some writers check it. On any error the temporary file is removed.
+    """
+    final_path = os.path.abspath(final_path)
+    parent, name = os.path.split(final_path)
+    os.makedirs(parent, exist_ok=True)
+    stem, extension = os.path.splitext(name)
+    temporary = os.path.join(parent, f".{stem}{TEMPORARY_MARKER}{os.getpid()}{extension}")
+    try:
+        yield temporary
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, final_path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

@@ -196,14 +196,6 @@ def export_litert(model, path):
 
 
 def _export_file(model, path, format_name):
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    stem, extension = os.path.splitext(os.path.basename(path))
-    temporary = os.path.join(os.path.dirname(path), f".{stem}.tmp-{os.getpid()}{extension}")
-    try:
+    with atomic.atomic_file(path) as temporary:
         model.export(temporary, format=format_name, verbose=False)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return path
+    return os.path.abspath(path)

@@ -35,7 +35,7 @@ def attention_maps(model, inputs, layer_name=None):
         the softmax (v1.1) or sigmoid (v1.0) weights behind each token.
     """
     layer = _token_learner(model, layer_name)
-    grid = keras.Model(model.inputs, layer.input)(inputs, training=False)  # (B, [T,] h, w, D)
+    grid = keras.Model(model.input, layer.input)(inputs, training=False)  # (B, [T,] h, w, D)
     _, maps = layer(grid, return_attention_maps=True)  # (B, [T,] S, h*w)
     maps = np.asarray(keras.ops.convert_to_numpy(maps))
     height, width = grid.shape[-3], grid.shape[-2]

@@ -10,6 +10,7 @@ import time
 import keras
 import tensorflow as tf
 
+from keras_tokenlearner import atomic
 from keras_tokenlearner import data
 from keras_tokenlearner import export
 from keras_tokenlearner import validation
@@ -207,10 +208,8 @@ def run_steps(run, start_step):
 
 
 def _write_json_atomically(path, payload):
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w") as handle:
+    with atomic.atomic_file(path) as temporary, open(temporary, "w") as handle:
         json.dump(payload, handle, indent=2)
-    os.replace(temporary, path)
 
 
 def finish(run, images_per_second):
@@ -234,10 +233,8 @@ def finish(run, images_per_second):
         "dtype_policy": keras.config.dtype_policy().name,
     }
     if strategies.is_chief(run.strategy):
-        model_path = os.path.join(config.workdir, "model.keras")
-        temporary = os.path.join(config.workdir, f".model.tmp-{os.getpid()}.keras")
-        run.model.save(temporary)
-        os.replace(temporary, model_path)
+        with atomic.atomic_file(os.path.join(config.workdir, "model.keras")) as temporary:
+            run.model.save(temporary)
         class_names = list(run.info.class_names)
         export.write_class_names(os.path.join(config.workdir, export.CLASS_NAMES_FILE), class_names)
         if config.export:

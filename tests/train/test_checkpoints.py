@@ -65,3 +65,17 @@ def test_restore_rejects_another_model(tmp_path):
     path = checkpoints.save(str(tmp_path), 1, [FakeVariable([1.0])], {})
     with pytest.raises(ValueError, match="holds 1 variables.*have 2"):
         checkpoints.restore(path, [FakeVariable([1.0]), FakeVariable([2.0])])
+
+
+def test_atomic_file_keeps_the_old_file_when_a_write_fails(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_file(str(target)) as temporary:
+            assert temporary.endswith(".json")
+            open(temporary, "w").write("half")
+            raise RuntimeError("killed midway")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+    with atomic.atomic_file(str(target)) as temporary:
+        open(temporary, "w").write("new")
+    assert target.read_text() == "new" and os.listdir(tmp_path) == ["metrics.json"]

@@ -59,7 +59,7 @@ def _model_arguments(config, info):
 
 
 def setup(config):
-    """Builds strategy, data and model; restores the newest checkpoint."""
+    """Builds the strategy, data, model and optimizer (nothing is restored yet)."""
     config.validate()
     strategies.configure_cpu_devices(config.cpu_devices)
     policy = _mixed_precision_policy() if config.mixed_precision else "float32"

@@ -53,7 +53,3 @@ def flatten_spatial(inputs):
         return ops.reshape(inputs, (shape[0], -1, channels))  # (B, H*W, C)
     return ops.reshape(inputs, (shape[0], shape[1], -1, channels))  # (B, T, H*W, C)
 
-
-def leading_dims(shape):
-    """Batch and frame dims of a flattened feature shape: (B,) or (B, T)."""
-    return tuple(shape)[:-2]

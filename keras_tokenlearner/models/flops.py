@@ -12,6 +12,8 @@ import math
 
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
+from keras_tokenlearner.models import encoder
+from keras_tokenlearner.models.resolution import patch_grid
 
 STAGES = (
     "stem",
@@ -82,9 +84,9 @@ def flops(model):
     blocks before TokenLearner, TokenLearner, blocks after, fuser, head).
     Plain models count all blocks as "before".
     """
-    arguments = model.get_config()
+    arguments = encoder.check_encoder_arguments(model.get_config())  # resolves the index
     hidden_dim, mlp_dim = arguments["hidden_dim"], arguments["mlp_dim"]
-    grid = model.get_layer("flatten_patches").input.shape[1:-1]  # (h, w) or (T, h, w)
+    grid = patch_grid(model)  # (h, w) or (T, h, w)
     frames, positions = math.prod(grid[:-2]), grid[-2] * grid[-1]
     stem = next(layer for layer in model.layers if layer.name in STEM_NAMES)
     stem_inputs = math.prod(stem.kernel.shape[:-1])
@@ -95,9 +97,7 @@ def flops(model):
     sequence = frames * positions + (arguments["pooling"] == "token")
     index = arguments["token_learner_index"]
     if arguments["num_tokens"] is None:
-        index = arguments["num_layers"]
-    elif index is None:
-        index = arguments["num_layers"] // 2
+        index = arguments["num_layers"]  # every block is "before"
     stages["blocks_before_token_learner"] = index * block_macs(sequence, hidden_dim, mlp_dim)
     if arguments["num_tokens"] is None:
         return FlopsCount(stages)

@@ -8,6 +8,7 @@ from keras_tokenlearner import validation
 # The authors' MLP initialisers (Scenic `MlpBlock`): Xavier-uniform kernels,
 # biases drawn from N(0, 1e-6).
 KERNEL_INITIALIZER = "glorot_uniform"
+LAYER_NORM_EPSILON = 1e-6  # the authors' (Flax) value; Keras defaults to 1e-3
 
 
 def bias_initializer():

@@ -13,6 +13,7 @@ from keras_tokenlearner.layers import PositionEmbedding
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
 from keras_tokenlearner.layers import TransformerBlock
+from keras_tokenlearner.layers.mlp import LAYER_NORM_EPSILON
 from keras_tokenlearner.layers.mlp import layer_norm
 from keras_tokenlearner.layers.token_learner import VERSIONS
 
@@ -165,7 +166,7 @@ def encode(patch_grid, arguments):
     x = PositionEmbedding(name="position_embedding")(x)
     x = keras.layers.Dropout(arguments["dropout_rate"], name="embedding_dropout")(x)
     x = encoder_stack(x, layout, arguments)
-    x = layer_norm(1e-6, None, "encoder_norm")(x)
+    x = layer_norm(LAYER_NORM_EPSILON, None, "encoder_norm")(x)
     if arguments["pooling"] == "gap":
         x = keras.layers.GlobalAveragePooling1D(name="gap")(x)  # (B, D)
     else:

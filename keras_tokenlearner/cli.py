@@ -9,6 +9,7 @@ traceback: status 2 for bad input, 1 for a run that had to stop (NaN loss).
 """
 
 import argparse
+import ast
 import dataclasses
 import os
 import sys
@@ -40,6 +41,10 @@ def _add_train_flags(parser):
         field = flag[2:].replace("-", "_")
         default = getattr(defaults, field)
         parser.add_argument(flag, type=kind, default=default, help=f"{text} (default: {default})")
+    parser.add_argument("--model-arg", dest="model_overrides", type=_model_argument,
+                        action="append", default=[], metavar="NAME=VALUE",
+                        help="override a zoo constructor argument, e.g. --model-arg "
+                        "num_layers=4 (repeatable; VALUE is a Python literal)")
     parser.add_argument("--jit-compile", action=argparse.BooleanOptionalAction,
                         default=defaults.jit_compile, help="XLA-compile the step")
     parser.add_argument("--export", action=argparse.BooleanOptionalAction,
@@ -48,6 +53,17 @@ def _add_train_flags(parser):
     parser.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
                         default=defaults.mixed_precision,
                         help="bfloat16 on CPU/TPU, float16 with loss scaling on GPU")
+
+
+def _model_argument(text):
+    """'num_layers=4' -> ('num_layers', 4); a VALUE that is no literal stays a string."""
+    name, separator, value = text.partition("=")
+    if not separator or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value
 
 
 def build_parser():
@@ -107,7 +123,9 @@ def _run(args):
     from keras_tokenlearner.train import train
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    train(TrainConfig(**{k: v for k, v in vars(args).items() if k in fields}))
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    values["model_overrides"] = dict(args.model_overrides)
+    train(TrainConfig(**values))
 
 
 def main(argv=None):

@@ -7,6 +7,7 @@ from keras_tokenlearner import validation
 from keras_tokenlearner.train.strategies import STRATEGIES
 
 DEFAULT_MODEL = "vit_test_patch4_tokenlearner"
+DATASET_ARGUMENTS = ("num_classes", "image_shape", "num_frames")  # set from the dataset
 
 
 @dataclasses.dataclass
@@ -18,6 +19,9 @@ class TrainConfig:
     """
 
     model: str = DEFAULT_MODEL
+    # Zoo constructor arguments to override, e.g. {"num_layers": 4}; the
+    # dataset's own (num_classes, image_shape, num_frames) cannot be overridden.
+    model_overrides: dict = dataclasses.field(default_factory=dict)
     dataset: str = "digits"
     data_dir: Optional[str] = None
     epochs: int = 30
@@ -52,8 +56,24 @@ class TrainConfig:
         validation.check_positive_float("clip_norm", self.clip_norm)
         validation.check_choice("strategy", self.strategy, STRATEGIES)
         validation.check_non_negative_int("seed", self.seed)
+        self._validate_model_overrides()
         if not (isinstance(self.weight_decay, float) and self.weight_decay >= 0):
             raise validation.invalid_value(
                 "weight_decay", "a non-negative float", self.weight_decay
             )
         return self
+
+    def _validate_model_overrides(self):
+        overrides = self.model_overrides
+        if not isinstance(overrides, dict) or not all(isinstance(key, str) for key in overrides):
+            raise validation.invalid_value(
+                "model_overrides", "a dict of constructor argument names to values", overrides
+            )
+        taken = sorted(set(overrides) & set(DATASET_ARGUMENTS))
+        if taken:
+            raise validation.invalid_value(
+                "model_overrides",
+                f"no dataset-derived argument ({', '.join(DATASET_ARGUMENTS)}); "
+                "use `image_size` for the resolution",
+                overrides,
+            )

@@ -14,6 +14,7 @@ from keras_tokenlearner import atomic
 from keras_tokenlearner import data
 from keras_tokenlearner import export
 from keras_tokenlearner import validation
+from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.models import zoo
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
@@ -81,7 +82,7 @@ def setup(config):
     total_steps = config.steps or config.epochs * steps_per_epoch
     keras.utils.set_random_seed(config.seed)  # after data.load, which may draw numbers
     with strategy.scope():
-        model = zoo.create_model(config.model, **arguments)
+        model = zoo.create_model(config.model, **config.model_overrides, **arguments)
         optimizer = recipe.make_optimizer(
             model, config.learning_rate, total_steps, config.weight_decay,
             config.warmup_fraction, config.clip_norm,
@@ -227,8 +228,10 @@ def finish(run, images_per_second):
         "strategy": strategies.strategy_name(run.strategy),
         "num_replicas": run.strategy.num_replicas_in_sync,
         "model": config.model,
+        "model_overrides": config.model_overrides,
         "dataset": config.dataset,
         "parameters": run.model.count_params(),
+        "gflops_per_example": flops(run.model).gflops,  # multiply-adds, as the paper counts
         "jit_compile": config.jit_compile,
         "dtype_policy": keras.config.dtype_policy().name,
     }

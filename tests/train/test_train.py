@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import keras
 import numpy as np
 import pytest
 
@@ -115,13 +116,18 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
 
 
 def test_cli_smoke(tmp_path, data_dir):
-    arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path), "--export"]
+    arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path), "--export",
+                 "--model-arg", "num_layers=3", "--model-arg", "token_learner_index=2"]
     result = run_cli(TINY_RUN + arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas"):
+    for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas",
+                "gflops_per_example"):
         assert key in metrics
     assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["model_overrides"] == {"num_layers": 3, "token_learner_index": 2}
+    saved = keras.models.load_model(tmp_path / "model.keras").get_config()
+    assert (saved["num_layers"], saved["token_learner_index"]) == (3, 2)
     assert (tmp_path / "model.keras").exists() and (tmp_path / "log.csv").exists()
     assert glob.glob(str(tmp_path / "tensorboard" / "events.*"))
     assert "test accuracy" in result.stdout
@@ -141,6 +147,8 @@ def test_cli_smoke(tmp_path, data_dir):
     (["--strategy", "horovod"], "`strategy`.*'auto', 'one_device', 'mirrored'"),
     (["--image-size", "2"], "`image_shape`.*multiples of patch_size=\\(4, 4\\)"),
     (["--model", "vivit_test_patch4"], "`model`.*a model for images"),
+    (["--model-arg", "num_classes=3"], "`model_overrides`.*dataset-derived"),
+    (["--model-arg", "num_layer=3"], "Unknown argument `num_layer`.*Closest arguments: num_layers"),
 ])
 def test_cli_errors_without_traceback(arguments, message, capsys, data_dir):
     status = cli.main(["train", "--data-dir", data_dir, *arguments])

@@ -34,6 +34,8 @@ class MLP(keras.layers.Layer):
     Call arguments:
         inputs: A tensor of shape `(..., channels)`.
         training: bool. Whether dropout is active.
+        norm: optional built `LayerNormalization` to apply to `inputs`
+            first; see `normalized_dense`.
 
     Returns:
         A tensor of shape `(..., output_dim)`.
@@ -70,8 +72,12 @@ class MLP(keras.layers.Layer):
         self.hidden.build(input_shape)
         self.output_dense.build(input_shape[:-1] + (self.hidden_dim,))
 
-    def call(self, inputs, training=None):
-        x = ops.gelu(self.hidden(inputs), approximate=True)
+    def call(self, inputs, training=None, norm=None):
+        if norm is None:
+            x = self.hidden(inputs)
+        else:
+            x = normalized_dense(inputs, norm, self.hidden)
+        x = ops.gelu(x, approximate=True)
         x = self.dropout(x, training=training)
         x = self.output_dense(x)
         return self.dropout(x, training=training)
@@ -94,3 +100,36 @@ def layer_norm(epsilon, dtype_policy, name):
     return keras.layers.LayerNormalization(
         epsilon=epsilon, dtype=dtype_policy, name=name
     )
+
+
+def normalized_dense(inputs, norm, dense):
+    """`dense(norm(inputs))`, with the LayerNorm folded into the Dense.
+
+    With mean m and variance v of each row of x, LayerNorm then Dense is
+    ((x - m) / sqrt(v + eps) * gamma + beta) @ W + b
+        = (x @ (gamma W) - m * sum_c(gamma W)) / sqrt(v + eps) + (beta @ W + b),
+    so the normalized copy of x is never written and read back: one pass over
+    x for the statistics, one matmul on x. The variance is E[x^2] - m^2, as
+    the authors' Flax LayerNorm computes it (`use_fast_variance`). Runs in
+    float32 compute only; other dtypes (and quantized Dense kernels) take the
+    plain path, where the subtraction would lose too many digits.
+    """
+    foldable = (
+        norm.compute_dtype == "float32" and dense.compute_dtype == "float32"
+        and getattr(dense, "quantization_mode", None) is None
+        and norm.center and norm.scale and not getattr(norm, "rms_scaling", False)
+        and [axis % len(inputs.shape) for axis in norm.axis] == [len(inputs.shape) - 1]
+    )
+    if not foldable:
+        return dense(norm(inputs))
+    inputs = ops.cast(inputs, "float32")
+    scaled_kernel = norm.gamma[:, None] * dense.kernel  # (C, units)
+    mean = ops.mean(inputs, axis=-1, keepdims=True)  # (..., 1)
+    variance = ops.mean(ops.square(inputs), axis=-1, keepdims=True) - ops.square(mean)
+    inverse_std = ops.rsqrt(ops.maximum(variance, 0.0) + norm.epsilon)  # (..., 1)
+    projected = ops.matmul(inputs, scaled_kernel) - mean * ops.sum(scaled_kernel, axis=0)
+    offset = ops.matmul(norm.beta, dense.kernel)  # (units,)
+    if dense.use_bias:
+        offset = offset + dense.bias
+    outputs = projected * inverse_std + offset  # (..., units)
+    return outputs if dense.activation is None else dense.activation(outputs)

@@ -27,6 +27,8 @@ class TokenLearner(keras.layers.Layer):
     LayerNorm, then an MLP (Dense `bottleneck_dim`, tanh-approximate GELU,
     Dropout, Dense `num_tokens`, Dropout), then a softmax over the positions.
     Each token is a convex combination of the un-normalised input positions.
+    In float32 the LayerNorm is folded into the MLP's first Dense
+    (`layers.mlp.normalized_dense`): the same function, one pass less.
 
     Version `"1.0"` (the one in the paper's experiments): LayerNorm, three 3x3
     convolutions to `num_tokens` channels (no bias, GELU after each), a fourth
@@ -164,7 +166,7 @@ class TokenLearner(keras.layers.Layer):
     def call(self, inputs, training=None, return_attention_maps=False):
         features = shapes.flatten_spatial(inputs)  # (B, N, C) or (B, T, N, C)
         if self.version == "1.1":
-            logits = self.attention_mlp(self.norm(features), training=training)  # (..., N, S)
+            logits = self.attention_mlp(features, training=training, norm=self.norm)  # (..., N, S)
         else:
             logits = self._logits_v10(self.norm(inputs), inputs.shape)  # (..., N, S)
         logits = ops.cast(ops.swapaxes(logits, -1, -2), "float32")  # (..., S, N)

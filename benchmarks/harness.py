@@ -1,0 +1,69 @@
+"""What every benchmark script shares: the device, the matmul roof, timing, results.
+
+Run the scripts from the repository root, e.g. `python benchmarks/throughput.py`;
+each prints a table and writes benchmarks/results/<name>.json.
+"""
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from keras_tokenlearner import atomic
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def device_description():
+    """'CPU <model>, N cores' or the GPU's name: where the numbers were measured."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+    model = platform.processor() or platform.machine()
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"CPU {model}, {os.cpu_count()} cores"
+
+
+def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
+    """FLOP/s (2 x multiply-adds) of a large square TF matmul: the machine's roof.
+
+    The best of the XLA kernel and the default one (oneDNN on CPU).
+    """
+    a = tf.cast(tf.random.normal((size, size)), dtype)
+    rates = []
+    for jit_compile in (True, False):
+        product = tf.function(lambda x: tf.matmul(x, x), jit_compile=jit_compile)
+        seconds = time_call(product, a, repeats)
+        rates.append(2 * size**3 / seconds)
+    return max(rates)
+
+
+def time_call(function, inputs, repeats):
+    """Median seconds of `function(inputs)` over `repeats` calls, after a warm-up call."""
+    np.asarray(function(inputs))  # trace, compile, warm up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        np.asarray(function(inputs))  # waits for the result
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def save(name, payload):
+    """Writes results/<name>.json atomically, stamped with device and date."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    payload = {"device": device_description(), "tensorflow": tf.__version__,
+               "date": datetime.date.today().isoformat(), **payload}
+    with atomic.atomic_file(RESULTS / f"{name}.json") as temporary:
+        pathlib.Path(temporary).write_text(json.dumps(payload, indent=1))
+    print(f"\ndevice: {payload['device']}; wrote {RESULTS / f'{name}.json'}")
+    return payload

@@ -11,60 +11,24 @@ benchmarks/results/throughput.json.
 """
 
 import argparse
-import json
-import os
-import pathlib
-import platform
-import time
 
-import numpy as np
+import harness
 import tensorflow as tf
 
 import keras_tokenlearner as ktl
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 VARIANTS = ("", "_tokenlearner", "_tokenfuser")
-
-
-def device_description():
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-    return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-
-
-def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
-    """FLOP/s of a large TF matmul (2 x multiply-adds), the machine's roof.
-
-    The best of the XLA and the non-XLA (oneDNN on CPU) kernels.
-    """
-    a = tf.cast(tf.random.normal((size, size)), dtype)
-    rates = []
-    for jit_compile in (True, False):
-        product = tf.function(lambda x: tf.matmul(x, x), jit_compile=jit_compile)
-        product(a).numpy()
-        started = time.perf_counter()
-        for _ in range(repeats):
-            product(a).numpy()
-        rates.append(2 * size**3 * repeats / (time.perf_counter() - started))
-    return max(rates)
 
 
 def time_model(model, batch_size, jit_compile, repeats):
     """Seconds per batch of a compiled forward pass (median of `repeats`)."""
     forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
-    x = tf.random.uniform((batch_size,) + tuple(model.input.shape[1:]))
-    forward(x).numpy()  # compile and warm up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        forward(x).numpy()
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
+    images = tf.random.uniform((batch_size,) + tuple(model.input.shape[1:]), -1.0, 1.0)
+    return harness.time_call(forward, images, repeats)
 
 
 def run(sizes, batch_sizes, repeats):
-    roof = matmul_rate()
+    roof = harness.matmul_rate()
     rows = []
     for size in sizes:
         base = f"vit_{size}_patch16"
@@ -86,7 +50,7 @@ def run(sizes, batch_sizes, repeats):
                         "fraction_of_matmul_rate": 2 * macs * batch_size / seconds / roof,
                     })
                     print(format_row(rows[-1]), flush=True)
-    return {"device": device_description(), "float32_matmul_flops": roof, "rows": rows}
+    return {"float32_matmul_flops": roof, "rows": rows}
 
 
 def format_row(row):
@@ -103,11 +67,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     results = run(args.sizes, args.batch_sizes, args.repeats)
-    print(f"device: {results['device']}; float32 matmul: "
-          f"{results['float32_matmul_flops'] / 1e9:.1f} GFLOP/s")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "throughput.json").write_text(json.dumps(results, indent=1))
+    print(f"float32 matmul: {results['float32_matmul_flops'] / 1e9:.1f} GFLOP/s")
+    harness.save("throughput", results)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ from keras_tokenlearner import atomic
 from keras_tokenlearner import data
 from keras_tokenlearner import export
 from keras_tokenlearner import validation
-from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.models import zoo
+from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import recipe

@@ -24,14 +24,13 @@ import json
 import pathlib
 import tempfile
 
+import harness
 import keras
 import numpy as np
 
 from keras_tokenlearner import atomic
 from keras_tokenlearner.train import train
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 NUM_LAYERS = 4
 NUM_TOKENS = 8
 MODELS = {"digits": "vit_test_patch4", "moving_digits": "vivit_test_patch4"}
@@ -72,6 +71,14 @@ def summarize(runs, dataset, variant):
     }
 
 
+def summarize_all(runs, epochs, seeds):
+    """Summaries of the runs with `epochs[dataset]` epochs and one of `seeds`."""
+    chosen = [run for run in runs
+              if run["epochs"] == epochs.get(run["dataset"]) and run["seed"] in seeds]
+    return [summarize(chosen, dataset, variant) for dataset in epochs for variant in VARIANTS
+            if any(run["dataset"] == dataset and run["variant"] == variant for run in chosen)]
+
+
 def print_table(summaries):
     print(f"\n{'dataset':<14} {'model':<28} {'test accuracy (%)':>18} {'MFLOPs':>8} "
           f"{'FLOPs vs ViT':>12}")
@@ -97,7 +104,7 @@ def plot(summaries, path):
             axis.errorbar(1000 * row["gflops"], 100 * row["accuracy_mean"],
                           yerr=100 * row["accuracy_std"], fmt="o", capsize=4,
                           label=row["variant"])
-        axis.set(title=f"{dataset} ({summaries[0]['seeds']} seeds, mean +- std)",
+        axis.set(title=f"{dataset} (mean +- std over seeds)",
                  xlabel="MFLOPs per example (multiply-adds)", ylabel="test accuracy (%)")
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
@@ -106,17 +113,12 @@ def plot(summaries, path):
         figure.savefig(temporary, dpi=120, format="png")
 
 
-def save(path, payload):
-    with atomic.atomic_file(path) as temporary:
-        pathlib.Path(temporary).write_text(json.dumps(payload, indent=1))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, help="for every dataset (default: EPOCHS)")
-    parser.add_argument("--out", default=str(RESULTS / "accuracy.json"))
+    parser.add_argument("--out", default=str(harness.RESULTS / "accuracy.json"))
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -133,13 +135,10 @@ def main():
                                  epochs=epochs[dataset]))
                 print(f"{dataset} {variant} seed {seed}: "
                       f"{100 * runs[-1]['test_accuracy']:.2f}%", flush=True)
-                save(out, {"runs": runs})
-    chosen = [run for run in runs
-              if run["epochs"] == epochs.get(run["dataset"]) and run["seed"] in args.seeds]
-    summaries = [summarize(chosen, dataset, variant)
-                 for dataset in args.datasets for variant in VARIANTS]
+                harness.write(out, {"runs": runs})
+    summaries = summarize_all(runs, epochs, args.seeds)
     print_table(summaries)
-    save(out, {"runs": runs, "summary": summaries})
+    harness.write(out, {"runs": runs, "summary": summaries})
     plot(summaries, out.with_name("accuracy_vs_gflops.png"))
 
 

@@ -17,20 +17,24 @@ import tensorflow as tf
 from keras_tokenlearner import atomic
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+CPU_FEATURES = {"avx512f", "avx512_bf16", "amx_bf16"}  # what bounds the matmul rates
 
 
 def device_description():
-    """'CPU <model>, N cores' or the GPU's name: where the numbers were measured."""
+    """Where the numbers were measured: the GPU's name, or the CPU, cores, memory, features."""
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-    model = platform.processor() or platform.machine()
+    model, features = platform.processor() or platform.machine(), set()
     if os.path.exists("/proc/cpuinfo"):
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
-                break
-    return f"CPU {model}, {os.cpu_count()} cores"
+            if line.startswith("flags"):
+                features = set(line.split(":", 1)[1].split()) & CPU_FEATURES
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    described = f"CPU {model}, {os.cpu_count()} cores, {memory:.0f} GiB"
+    return described + "".join(f", {feature}" for feature in sorted(features))
 
 
 def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
@@ -58,12 +62,29 @@ def time_call(function, inputs, repeats):
     return float(np.median(times))
 
 
-def save(name, payload):
-    """Writes results/<name>.json atomically, stamped with device and date."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write(path, payload):
+    """Writes `payload` as JSON to `path` atomically, stamped with device and date."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"device": device_description(), "tensorflow": tf.__version__,
                "date": datetime.date.today().isoformat(), **payload}
-    with atomic.atomic_file(RESULTS / f"{name}.json") as temporary:
+    with atomic.atomic_file(path) as temporary:
         pathlib.Path(temporary).write_text(json.dumps(payload, indent=1))
+    return payload
+
+
+
+def save(name, payload):
+    """Writes results/<name>.json (see `write`) and says where it ran."""
+    payload = write(RESULTS / f"{name}.json", payload)
     print(f"\ndevice: {payload['device']}; wrote {RESULTS / f'{name}.json'}")
     return payload
+
+
+def update_readme(marker, text):
+    """Replaces what lies between `<!-- marker:begin -->` and `<!-- marker:end -->`."""
+    readme = RESULTS.parent.parent / "README.md"
+    content = readme.read_text()
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    start, stop = content.index(begin) + len(begin), content.index(end)
+    readme.write_text(content[:start] + "\n" + text + "\n" + content[stop:])

@@ -10,15 +10,14 @@ are filled), so this takes about a minute on 2 CPU cores.
 
 import argparse
 import json
-import pathlib
+
+import harness
 
 import keras_tokenlearner as ktl
 from keras_tokenlearner.models.zoo import ZOO
 from keras_tokenlearner.models.zoo import build_symbolic
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 VARIANTS = ("", "_tokenlearner", "_tokenfuser")
-BEGIN, END = "<!-- zoo-table:begin -->", "<!-- zoo-table:end -->"
 
 
 def measure():
@@ -64,14 +63,10 @@ def main():
     rows = measure()
     table = paper_comparison() + "\n\n" + markdown(rows)
     print(table)
-    results = ROOT / "benchmarks" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "zoo_table.json").write_text(json.dumps(rows, indent=1))
+    harness.RESULTS.mkdir(parents=True, exist_ok=True)
+    (harness.RESULTS / "zoo_table.json").write_text(json.dumps(rows, indent=1))
     if args.update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
-        readme.write_text(text[:start] + "\n" + table + "\n" + text[stop:])
+        harness.update_readme("zoo-table", table)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ NUM_LAYERS = 4
 NUM_TOKENS = 8
 MODELS = {"digits": "vit_test_patch4", "moving_digits": "vivit_test_patch4"}
 EPOCHS = {"digits": 30, "moving_digits": 10}
+SEEDS = (0, 1, 2)
 # variant: (zoo suffix, overrides)
 VARIANTS = {
     "ViT": ("", {}),
@@ -75,19 +76,23 @@ def summarize_all(runs, epochs, seeds):
     """Summaries of the runs with `epochs[dataset]` epochs and one of `seeds`."""
     chosen = [run for run in runs
               if run["epochs"] == epochs.get(run["dataset"]) and run["seed"] in seeds]
-    return [summarize(chosen, dataset, variant) for dataset in epochs for variant in VARIANTS
-            if any(run["dataset"] == dataset and run["variant"] == variant for run in chosen)]
+    summaries = [summarize(chosen, dataset, variant) for dataset in epochs for variant in VARIANTS
+                 if any(run["dataset"] == dataset and run["variant"] == variant
+                        for run in chosen)]
+    for row in summaries:
+        plain = next((s["gflops"] for s in summaries
+                      if s["dataset"] == row["dataset"] and s["variant"] == "ViT"), row["gflops"])
+        row["flops_vs_vit"] = row["gflops"] / plain
+    return summaries
 
 
 def print_table(summaries):
     print(f"\n{'dataset':<14} {'model':<28} {'test accuracy (%)':>18} {'MFLOPs':>8} "
           f"{'FLOPs vs ViT':>12}")
     for row in summaries:
-        plain = next(s["gflops"] for s in summaries
-                     if s["dataset"] == row["dataset"] and s["variant"] == "ViT")
         accuracy = f"{100 * row['accuracy_mean']:.2f} +- {100 * row['accuracy_std']:.2f}"
         print(f"{row['dataset']:<14} {row['variant']:<28} {accuracy:>18} "
-              f"{1000 * row['gflops']:8.2f} {row['gflops'] / plain:11.2f}x")
+              f"{1000 * row['gflops']:8.2f} {row['flops_vs_vit']:11.2f}x")
 
 
 def plot(summaries, path):
@@ -116,7 +121,7 @@ def plot(summaries, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--epochs", type=int, help="for every dataset (default: EPOCHS)")
     parser.add_argument("--out", default=str(harness.RESULTS / "accuracy.json"))
     args = parser.parse_args()

@@ -32,6 +32,32 @@ def mlp(x, w1, b1, w2, b2):
     return gelu_tanh(x @ w1 + b1) @ w2 + b2
 
 
+def self_attention(x, projections, num_heads):
+    """Multi-head self-attention on x (B, L, D).
+
+    `projections`: (kernel, bias) of query, key, value and output, each
+    kernel (D, D) acting on the concatenated heads.
+    """
+    batch, length, width = x.shape
+    head_dim = width // num_heads
+
+    def heads(kernel, bias):  # (B, L, D) -> (B, heads, L, head_dim)
+        projected = x @ kernel + bias
+        return projected.reshape(batch, length, num_heads, head_dim).transpose(0, 2, 1, 3)
+
+    query, key, value = (heads(kernel, bias) for kernel, bias in projections[:3])
+    out_kernel, out_bias = projections[3]
+    weights = softmax(query @ key.transpose(0, 1, 3, 2) / np.sqrt(head_dim))
+    context = (weights @ value).transpose(0, 2, 1, 3).reshape(batch, length, width)
+    return context @ out_kernel + out_bias
+
+
+def transformer_block(x, attention_norm, projections, mlp_norm, mlp_weights, num_heads):
+    """Pre-LN block: x + attention(LN(x)); then + MLP(LN(.)). Norms: (gamma, beta)."""
+    x = x + self_attention(layer_norm(x, *attention_norm, 1e-6), projections, num_heads)
+    return x + mlp(layer_norm(x, *mlp_norm, 1e-6), *mlp_weights)
+
+
 def conv3x3_same(x, kernel):
     """3x3 'SAME' convolution without bias: x (B, H, W, Ci), kernel (3, 3, Ci, Co)."""
     _, height, width, _ = x.shape

@@ -3,6 +3,7 @@
 import keras
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.layers.attention import MultiHeadSelfAttention
 from keras_tokenlearner.layers.mlp import MLP
 from keras_tokenlearner.layers.mlp import layer_norm
 
@@ -13,8 +14,9 @@ class TransformerBlock(keras.layers.Layer):
 
     The block of ViT and of the authors' TokenLearner models (Scenic
     `Encoder1DBlock`): LayerNorm (epsilon 1e-6), multi-head self-attention
-    with Glorot-uniform kernels, dropout, residual; LayerNorm, the MLP with
-    tanh-approximate GELU, residual.
+    (`MultiHeadSelfAttention`: Xavier-uniform kernels, float32 softmax),
+    dropout, residual; LayerNorm, the MLP with tanh-approximate GELU,
+    residual.
 
     Args:
         hidden_dim: int. Token width D. Must be divisible by `num_heads`.
@@ -55,10 +57,6 @@ class TransformerBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
         self.num_heads = validation.check_positive_int("num_heads", num_heads)
-        if hidden_dim % num_heads:
-            raise validation.invalid_value(
-                "num_heads", f"a divisor of hidden_dim={hidden_dim}", num_heads
-            )
         self.mlp_dim = validation.check_positive_int("mlp_dim", mlp_dim)
         self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
         self.attention_dropout_rate = validation.check_rate(
@@ -66,11 +64,10 @@ class TransformerBlock(keras.layers.Layer):
         )
         self.epsilon = validation.check_positive_float("epsilon", epsilon)
         self.attention_norm = layer_norm(epsilon, self.dtype_policy, "attention_norm")
-        self.attention = keras.layers.MultiHeadAttention(
+        self.attention = MultiHeadSelfAttention(
+            hidden_dim,
             num_heads,
-            key_dim=hidden_dim // num_heads,
-            dropout=attention_dropout_rate,
-            kernel_initializer="glorot_uniform",
+            attention_dropout_rate,
             dtype=self.dtype_policy,
             name="attention",
         )
@@ -81,18 +78,14 @@ class TransformerBlock(keras.layers.Layer):
         self.mlp = MLP(mlp_dim, hidden_dim, dropout_rate, dtype=self.dtype_policy, name="mlp")
 
     def build(self, input_shape):
-        if tuple(input_shape)[-1] != self.hidden_dim:
-            raise validation.invalid_value(
-                "inputs", f"a last axis of size hidden_dim={self.hidden_dim}", input_shape
-            )
+        self.attention.build(input_shape)  # checks the width is hidden_dim
         self.attention_norm.build(input_shape)
-        self.attention.build(input_shape, input_shape)
         self.mlp_norm.build(input_shape)
         self.mlp.build(input_shape)
 
     def call(self, inputs, training=None):
         normed = self.attention_norm(inputs)
-        attended = self.attention(normed, normed, training=training)  # (B, L, D)
+        attended = self.attention(normed, training=training)  # (B, L, D)
         x = inputs + self.dropout(attended, training=training)
         return x + self.mlp(self.mlp_norm(x), training=training)
 

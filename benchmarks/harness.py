@@ -51,15 +51,27 @@ def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
     return max(rates)
 
 
+def time_calls(functions, inputs, repeats):
+    """Median seconds of each `functions[name](inputs)`, timed turn by turn.
+
+    After one warm-up call each (trace, compile), every repeat calls each
+    function once in turn, so a change in machine load touches all of them
+    alike and their ratios stay fair.
+    """
+    for function in functions.values():
+        np.asarray(function(inputs))  # trace, compile, warm up
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            started = time.perf_counter()
+            np.asarray(function(inputs))  # waits for the result
+            times[name].append(time.perf_counter() - started)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
+
+
 def time_call(function, inputs, repeats):
     """Median seconds of `function(inputs)` over `repeats` calls, after a warm-up call."""
-    np.asarray(function(inputs))  # trace, compile, warm up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        np.asarray(function(inputs))  # waits for the result
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
+    return time_calls({"call": function}, inputs, repeats)["call"]
 
 
 def write(path, payload):
@@ -71,7 +83,6 @@ def write(path, payload):
     with atomic.atomic_file(path) as temporary:
         pathlib.Path(temporary).write_text(json.dumps(payload, indent=1))
     return payload
-
 
 
 def save(name, payload):

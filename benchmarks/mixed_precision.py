@@ -18,17 +18,14 @@ import tensorflow as tf
 import keras_tokenlearner as ktl
 
 
-def forward_seconds(name, policy, jit_compile, batch_size, repeats):
+def forward(name, policy, jit_compile):
+    """A compiled inference call of the zoo model `name` under `policy`."""
     keras.config.set_dtype_policy(policy)
     try:
         model = ktl.create_model(name)
     finally:
         keras.config.set_dtype_policy("float32")
-    images = tf.random.uniform((batch_size, 224, 224, 3), -1.0, 1.0)
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
-    seconds = harness.time_call(forward, images, repeats)
-    keras.backend.clear_session()
-    return seconds
+    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
 
 
 def run(models, batch_size, repeats):
@@ -39,8 +36,12 @@ def run(models, batch_size, repeats):
     rows = []
     for name in models:
         for jit_compile in (True, False):
-            float32 = forward_seconds(name, "float32", jit_compile, batch_size, repeats)
-            bfloat16 = forward_seconds(name, "mixed_bfloat16", jit_compile, batch_size, repeats)
+            images = tf.random.uniform((batch_size, 224, 224, 3), -1.0, 1.0)
+            seconds = harness.time_calls({
+                policy: forward(name, policy, jit_compile)
+                for policy in ("float32", "mixed_bfloat16")}, images, repeats)
+            keras.backend.clear_session()
+            float32, bfloat16 = seconds["float32"], seconds["mixed_bfloat16"]
             rows.append({"model": name, "xla": jit_compile, "batch_size": batch_size,
                          "float32_images_per_second": batch_size / float32,
                          "mixed_bfloat16_images_per_second": batch_size / bfloat16,

@@ -1,9 +1,10 @@
 """Inference throughput and latency: ViT vs TokenLearner ViT vs TokenFuser ViT.
 
 For each size (tiny, small, base at 224 px), XLA on and off, batch 1 and 32,
-prints images/s and latency, each speedup over the plain ViT next to the
-analytic FLOPs ratio, and the model's achieved FLOP rate as a fraction of the
-machine's float32 matmul rate measured in the same run. Writes
+times the three models turn by turn (`harness.time_calls`) and prints
+images/s and latency, each speedup over the plain ViT next to the analytic
+FLOPs ratio, and the model's achieved FLOP rate as a fraction of the machine's
+float32 matmul rate measured in the same run. Writes
 benchmarks/results/throughput.json.
 
     python benchmarks/throughput.py                 # the full table
@@ -20,11 +21,9 @@ import keras_tokenlearner as ktl
 VARIANTS = ("", "_tokenlearner", "_tokenfuser")
 
 
-def time_model(model, batch_size, jit_compile, repeats):
-    """Seconds per batch of a compiled forward pass (median of `repeats`)."""
-    forward = tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
-    images = tf.random.uniform((batch_size,) + tuple(model.input.shape[1:]), -1.0, 1.0)
-    return harness.time_call(forward, images, repeats)
+def forward(model, jit_compile):
+    """A compiled inference call of `model`."""
+    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
 
 
 def run(sizes, batch_sizes, repeats):
@@ -32,22 +31,24 @@ def run(sizes, batch_sizes, repeats):
     rows = []
     for size in sizes:
         base = f"vit_{size}_patch16"
-        plain_flops = ktl.flops(ktl.models.zoo.build_symbolic(base, pooling="gap")).total
+        models = {base + suffix: ktl.create_model(base + suffix, pooling="gap")
+                  for suffix in VARIANTS}
+        macs = {name: ktl.flops(model).total for name, model in models.items()}
         for jit_compile in (True, False):
             for batch_size in batch_sizes:
-                plain_seconds = None
-                for suffix in VARIANTS:
-                    model = ktl.create_model(base + suffix, pooling="gap")
-                    macs = ktl.flops(model).total
-                    seconds = time_model(model, batch_size, jit_compile, repeats)
-                    plain_seconds = plain_seconds or seconds
+                images = tf.random.uniform((batch_size, 224, 224, 3), -1.0, 1.0)
+                seconds = harness.time_calls(
+                    {name: forward(model, jit_compile) for name, model in models.items()},
+                    images, repeats)
+                for name in models:
                     rows.append({
-                        "model": base + suffix, "xla": jit_compile, "batch_size": batch_size,
-                        "images_per_second": batch_size / seconds,
-                        "latency_ms": 1000 * seconds,
-                        "speedup": plain_seconds / seconds,
-                        "flops_ratio": plain_flops / macs,
-                        "fraction_of_matmul_rate": 2 * macs * batch_size / seconds / roof,
+                        "model": name, "xla": jit_compile, "batch_size": batch_size,
+                        "images_per_second": batch_size / seconds[name],
+                        "latency_ms": 1000 * seconds[name],
+                        "speedup": seconds[base] / seconds[name],
+                        "flops_ratio": macs[base] / macs[name],
+                        "fraction_of_matmul_rate":
+                            2 * macs[name] * batch_size / seconds[name] / roof,
                     })
                     print(format_row(rows[-1]), flush=True)
     return {"float32_matmul_flops": roof, "rows": rows}

@@ -7,7 +7,7 @@
      Transformers", version 1.0 with mean pooling),
    both re-implemented below from their published descriptions (not copied),
    loaded with our layer's weights and checked to give the same tokens. Each
-   is timed with XLA on and off. Our layer's time is also compared with its
+   is timed with XLA on and off, turn by turn with ours. Our layer's time is also compared with its
    own FLOPs (2 x multiply-adds) at the float32 matmul rate measured in the
    same run.
 2. Our layer at N = 196, 784 and 3136 positions (14^2, 28^2, 56^2): time and
@@ -102,9 +102,9 @@ def compare_designs(repeats, roof):
         ours, theirs, features = matched_pair(version)
         ideal = 2 * BATCH_SIZE * token_learner_macs(ours, SIDE * SIDE, CHANNELS) / roof
         for jit_compile in (True, False):
-            seconds = {label: harness.time_call(
-                tf.function(layer, jit_compile=jit_compile), features, repeats)
-                for label, layer in (("ours", ours), ("theirs", theirs))}
+            seconds = harness.time_calls({
+                label: tf.function(layer, jit_compile=jit_compile)
+                for label, layer in (("ours", ours), ("theirs", theirs))}, features, repeats)
             rows.append({"version": version, "reference": name, "xla": jit_compile,
                          "ours_ms": 1000 * seconds["ours"], "theirs_ms": 1000 * seconds["theirs"],
                          "speedup": seconds["theirs"] / seconds["ours"],

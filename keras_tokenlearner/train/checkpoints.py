@@ -71,7 +71,15 @@ def restore(path, variables):
                 f"Checkpoint {path} holds {len(arrays.files)} variables, the model and "
                 f"optimizer have {len(variables)}: was it written for another model?"
             )
-        for index, variable in enumerate(variables):
-            variable.assign(arrays[f"v{index:05d}"])
+        values = [arrays[f"v{index:05d}"] for index in range(len(variables))]
+        for variable, value in zip(variables, values):  # check all before assigning any
+            if tuple(variable.shape) != value.shape:
+                raise ValueError(
+                    f"Checkpoint {path} holds shape {value.shape} for {variable.path}, the "
+                    f"model has {tuple(variable.shape)}: was it written for another model "
+                    "or another version of this package? Use a new workdir."
+                )
+        for variable, value in zip(variables, values):
+            variable.assign(value)
     with open(os.path.join(path, "state.json")) as handle:
         return json.load(handle)

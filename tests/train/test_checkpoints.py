@@ -13,6 +13,10 @@ class FakeVariable:
     def __init__(self, value, path="v"):
         self.value, self.path = np.asarray(value, np.float32), path
 
+    @property
+    def shape(self):
+        return self.value.shape
+
     def numpy(self):
         return self.value
 
@@ -65,6 +69,14 @@ def test_restore_rejects_another_model(tmp_path):
     path = checkpoints.save(str(tmp_path), 1, [FakeVariable([1.0])], {})
     with pytest.raises(ValueError, match="holds 1 variables.*have 2"):
         checkpoints.restore(path, [FakeVariable([1.0]), FakeVariable([2.0])])
+
+
+def test_restore_rejects_other_shapes_before_assigning_any(tmp_path):
+    path = checkpoints.save(str(tmp_path), 1, [FakeVariable([1.0]), FakeVariable([[2.0, 3.0]])], {})
+    first, second = FakeVariable([5.0], "first"), FakeVariable([[5.0], [6.0]], "second")
+    with pytest.raises(ValueError, match=r"shape \(1, 2\) for second, the model has \(2, 1\)"):
+        checkpoints.restore(path, [first, second])
+    np.testing.assert_array_equal(first.value, [5.0])  # nothing was assigned
 
 
 def test_atomic_file_keeps_the_old_file_when_a_write_fails(tmp_path):

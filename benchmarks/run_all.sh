@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 python benchmarks/zoo_table.py --update-readme
 python benchmarks/accuracy.py
 python benchmarks/throughput.py
+python benchmarks/block_profile.py
 python benchmarks/keras_hub_comparison.py
 python benchmarks/token_learner_layer.py
 python benchmarks/training_throughput.py

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.layers.mlp import KERNEL_INITIALIZER
 
 PROJECTIONS = ("query", "key", "value")
 
@@ -67,7 +68,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def _dense(self, name):
         return keras.layers.Dense(
             self.hidden_dim,
-            kernel_initializer="glorot_uniform",
+            kernel_initializer=KERNEL_INITIALIZER,  # Xavier uniform, as the MLPs
             dtype=self.dtype_policy,
             name=name,
         )

@@ -141,4 +141,4 @@ def normalized_dense(inputs, norm, dense):
     if dense.use_bias:
         offset = offset + dense.bias
     outputs = projected * inverse_std + offset  # (..., units)
-    return outputs if dense.activation is None else dense.activation(outputs)
+    return dense.activation(outputs)  # Keras's `linear` when the Dense has none

@@ -37,6 +37,11 @@ def device_description():
     return described + "".join(f", {feature}" for feature in sorted(features))
 
 
+def compute_device():
+    """The device TF places the benchmarks on: "GPU:0" where there is one, else "CPU:0"."""
+    return "GPU:0" if tf.config.list_physical_devices("GPU") else "CPU:0"
+
+
 def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
     """FLOP/s (2 x multiply-adds) of a large square TF matmul: the machine's roof.
 

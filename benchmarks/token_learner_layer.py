@@ -73,7 +73,8 @@ class KerasIoTokenLearner(keras.layers.Layer):
         maps = self.norm(inputs)  # (B, H, W, C)
         for convolution in self.convolutions:
             maps = convolution(maps)  # (B, H, W, S)
-        maps = tf.transpose(tf.reshape(maps, [-1, SIDE * SIDE, self.num_tokens]), [0, 2, 1])
+        maps = tf.reshape(maps, [-1, SIDE * SIDE, self.num_tokens])  # (B, N, S)
+        maps = tf.transpose(maps, [0, 2, 1])  # (B, S, N)
         flat = tf.reshape(inputs, [-1, 1, SIDE * SIDE, inputs.shape[-1]])  # (B, 1, N, C)
         return tf.reduce_mean(flat * maps[..., None], axis=2)  # (B, S, N, C) -> (B, S, C)
 
@@ -119,12 +120,16 @@ def compare_designs(repeats, roof):
 
 
 def peak_bytes(function, features):
-    """Peak CPU allocator bytes of one call beyond what was allocated before it."""
+    """Peak allocator bytes of one call beyond what was allocated before it.
+
+    On the device the call runs on: the GPU where there is one, else the CPU.
+    """
+    device = harness.compute_device()
     np.asarray(function(features))  # compile first
-    tf.config.experimental.reset_memory_stats("CPU:0")
-    before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+    tf.config.experimental.reset_memory_stats(device)
+    before = tf.config.experimental.get_memory_info(device)["current"]
     np.asarray(function(features))
-    return tf.config.experimental.get_memory_info("CPU:0")["peak"] - before
+    return tf.config.experimental.get_memory_info(device)["peak"] - before
 
 
 def scaling(sides, repeats):

@@ -115,7 +115,8 @@ def preprocess(examples, image_shape):
     flat = tf.image.resize(flat, (height, width))  # (N, h, w, C)
     if examples.shape[-1] == 1 and channels == 3:
         flat = tf.repeat(flat, 3, axis=-1)  # gray -> RGB
-    resized = tf.reshape(flat, tf.concat([leading, [height, width, flat.shape[-1]]], 0))
+    shape = tf.concat([leading, [height, width, flat.shape[-1]]], 0)
+    resized = tf.reshape(flat, shape)  # (..., h, w, c)
     return resized / 127.5 - 1.0  # (..., h, w, c)
 
 

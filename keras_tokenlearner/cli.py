@@ -1,7 +1,7 @@
 """The `keras-tokenlearner` command line.
 
     keras-tokenlearner train [flags]   train (the default command)
-    keras-tokenlearner export --model-path runs/digits/model.keras --out exports/digits
+    keras-tokenlearner export --model-path runs/digits/MODEL/model.keras --out exports/digits
     keras-tokenlearner demo            build a small TokenLearner model, run it
 
 Errors in what the user asked for are printed as one line, without a
@@ -33,7 +33,7 @@ def _add_train_flags(parser):
         "--strategy": (str, "auto, one_device, mirrored, multi_worker or tpu"),
         "--cpu-devices": (int, "split the CPU into this many logical devices"),
         "--seed": (int, "random seed: weights, shuffling, augmentation"),
-        "--workdir": (str, "where checkpoints, logs, model.keras, metrics.json go"),
+        "--workdir": (str, "outputs and checkpoints (None: runs/DATASET/MODEL)"),
         "--checkpoint-every": (int, "write a checkpoint every this many steps"),
         "--image-size": (int, "resize images to this side (default: the dataset's)"),
     }

@@ -20,38 +20,62 @@ def invalid_value(name, expected, value):
     )
 
 
-def _is_int(value):
+def is_int(value):
+    """Whether `value` is an int (NumPy ints too, bools not)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_positive_int(name, value):
     """Checks `value` is an int >= 1 (bools are rejected)."""
-    if not _is_int(value) or value < 1:
+    if not is_int(value) or value < 1:
         raise invalid_value(name, "a positive int", value)
     return int(value)
 
 
 def check_non_negative_int(name, value):
     """Checks `value` is an int >= 0 (bools are rejected)."""
-    if not _is_int(value) or value < 0:
+    if not is_int(value) or value < 0:
         raise invalid_value(name, "a non-negative int", value)
     return int(value)
 
 
 def check_rate(name, value):
     """Checks `value` is a float in [0, 1), as dropout rates must be."""
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not is_number or not 0.0 <= value < 1.0:
+    if not _is_real(value) or not 0.0 <= value < 1.0:
         raise invalid_value(name, "a float in the range [0, 1)", value)
     return float(value)
 
 
 def check_positive_float(name, value):
     """Checks `value` is a real number > 0."""
-    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not is_number or not value > 0:
+    if not _is_real(value) or not value > 0:
         raise invalid_value(name, "a positive float", value)
     return float(value)
+
+
+def check_non_negative_float(name, value):
+    """Checks `value` is a real number >= 0."""
+    if not _is_real(value) or not value >= 0:
+        raise invalid_value(name, "a non-negative float", value)
+    return float(value)
+
+
+def check_positive_int_tuple(name, value, description):
+    """Checks `value` is a tuple (or list) of positive ints, e.g. a shape.
+
+    `description` names the entries, e.g. "(height, width, channels)".
+    """
+    length = description.count(",") + 1
+    valid = isinstance(value, (tuple, list)) and len(value) == length and all(
+        is_int(entry) and entry > 0 for entry in value
+    )
+    if not valid:
+        raise invalid_value(name, f"a {description} tuple of positive ints", value)
+    return tuple(int(entry) for entry in value)
 
 
 def check_bool(name, value):

@@ -23,8 +23,12 @@ class NonFiniteWeightsError(ValueError):
 
 
 def checkpoint_variables(model, optimizer):
-    """Every variable a resumed run needs, in a fixed order."""
-    return list(model.weights) + list(optimizer.variables)
+    """Every variable a resumed run needs, in a fixed order.
+
+    `model.variables`, not `model.weights`: it also holds the random
+    generators' states (dropout), so a resumed run draws the same masks.
+    """
+    return list(model.variables) + list(optimizer.variables)
 
 
 def save(directory, step, variables, state):
@@ -81,5 +85,10 @@ def restore(path, variables):
                 )
         for variable, value in zip(variables, values):
             variable.assign(value)
+    return read_state(path)
+
+
+def read_state(path):
+    """The loop state saved with checkpoint `path` (step, epoch, run settings)."""
     with open(os.path.join(path, "state.json")) as handle:
         return json.load(handle)

@@ -1,6 +1,8 @@
 """The training configuration: one flat dataclass, one field per CLI flag."""
 
 import dataclasses
+import json
+import os
 from typing import Optional
 
 from keras_tokenlearner import validation
@@ -8,6 +10,13 @@ from keras_tokenlearner.train.strategies import STRATEGIES
 
 DEFAULT_MODEL = "vit_test_patch4_tokenlearner"
 DATASET_ARGUMENTS = ("num_classes", "image_shape", "num_frames")  # set from the dataset
+# What a checkpoint must agree on to be resumed: the fields that change the
+# math. Strategy, devices and XLA do not (the tests check 1 against 2 replicas).
+RUN_FIELDS = (
+    "model", "model_overrides", "dataset", "epochs", "steps", "batch_size", "learning_rate",
+    "weight_decay", "warmup_fraction", "clip_norm", "label_smoothing", "mixed_precision",
+    "seed", "image_size",
+)
 
 
 @dataclasses.dataclass
@@ -37,11 +46,20 @@ class TrainConfig:
     jit_compile: bool = True
     mixed_precision: bool = False
     seed: int = 0
-    workdir: str = "runs/digits"
+    workdir: Optional[str] = None  # None: runs/<dataset>/<model>
     checkpoint_every: int = 100
     image_size: Optional[int] = None  # None: the dataset's own size
     export: bool = True  # write a SavedModel to workdir/export/1 at the end
     verbose: bool = True
+
+    def with_workdir(self):
+        """A copy whose `workdir` is set: the given one, or runs/<dataset>/<model>."""
+        workdir = self.workdir or os.path.join("runs", self.dataset, self.model)
+        return dataclasses.replace(self, workdir=workdir)
+
+    def run_fields(self):
+        """The RUN_FIELDS as a checkpoint stores them (JSON: tuples become lists)."""
+        return json.loads(json.dumps({name: getattr(self, name) for name in RUN_FIELDS}))
 
     def validate(self):
         """Raises a `ValueError` naming the first bad field."""
@@ -57,10 +75,7 @@ class TrainConfig:
         validation.check_choice("strategy", self.strategy, STRATEGIES)
         validation.check_non_negative_int("seed", self.seed)
         self._validate_model_overrides()
-        if not (isinstance(self.weight_decay, float) and self.weight_decay >= 0):
-            raise validation.invalid_value(
-                "weight_decay", "a non-negative float", self.weight_decay
-            )
+        validation.check_non_negative_float("weight_decay", self.weight_decay)
         return self
 
     def _validate_model_overrides(self):

@@ -53,6 +53,11 @@ def _model_arguments(config, info):
     height, width = info.example_shape[-3:-1]
     if config.image_size:
         height = width = config.image_size
+    elif height is None or width is None:
+        raise validation.invalid_value(
+            "image_size", f"a size to resize to: the images of dataset {info.name!r} have no "
+            "fixed size (pass --image-size)", None,
+        )
     arguments = dict(num_classes=info.num_classes, image_shape=(height, width, 3))
     if info.is_video:
         arguments["num_frames"] = info.example_shape[0]
@@ -97,16 +102,30 @@ def _checkpoint_directory(config):
     return os.path.join(config.workdir, "checkpoints")
 
 
+def _check_same_run(saved, config, path):
+    """Refuses to resume a checkpoint that another configuration wrote."""
+    for name, value in config.run_fields().items():
+        if name in saved and saved[name] != value:
+            raise ValueError(
+                f"Checkpoint {path} was written by a run with {name}={saved[name]!r}, and "
+                f"this run has {name}={value!r}. Resume with the same settings, or give "
+                "this run a workdir of its own (--workdir)."
+            )
+
+
 def restore(run):
     """Restores the newest checkpoint, if any; returns the step to start at."""
     path = checkpoints.latest(_checkpoint_directory(run.config))
     if path is None:
         return 0
+    _check_same_run(checkpoints.read_state(path).get("run", {}), run.config, path)
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
-    state = checkpoints.restore(path, variables)
-    if run.config.verbose:
-        print(f"Resuming from {path} (step {state['step']}).")
-    return state["step"]
+    step = checkpoints.restore(path, variables)["step"]
+    if run.config.verbose and step >= run.total_steps:
+        print(f"{path} is this run's last step: nothing left to train, evaluating it.")
+    elif run.config.verbose:
+        print(f"Resuming from {path} (step {step}).")
+    return step
 
 
 class Logs:
@@ -172,14 +191,19 @@ def _check_finite(loss, step, config):
 
 
 def _save_checkpoint(config, step, variables, epoch):
+    state = {"epoch": epoch, "run": config.run_fields()}
     try:
-        checkpoints.save(_checkpoint_directory(config), step, variables, {"epoch": epoch})
+        checkpoints.save(_checkpoint_directory(config), step, variables, state)
     except checkpoints.NonFiniteWeightsError as error:
         _stop(f"The weights became NaN or infinite ({error})", config)
 
 
 def run_steps(run, start_step):
-    """Trains from `start_step` to `total_steps`; returns images/s after the first step."""
+    """Trains from `start_step` to `total_steps`.
+
+    Returns the images/s of the steps after the first (which compiles), or
+    None when there were none to time.
+    """
     config = run.config
     loss_fn = recipe.make_loss(run.info.num_classes, config.label_smoothing)
     train_step = loop.make_train_step(
@@ -205,7 +229,7 @@ def run_steps(run, start_step):
                 _save_checkpoint(config, step, variables, epoch)
     finally:
         logs.close()
-    return timed_steps * config.batch_size / timed_seconds if timed_seconds else 0.0
+    return timed_steps * config.batch_size / timed_seconds if timed_steps else None
 
 
 def _write_json_atomically(path, payload):
@@ -253,11 +277,13 @@ def train(config=None, **fields):
     """Trains as `config` (a TrainConfig) or `fields` say; returns the metrics.
 
     Example: `train(model="vit_test_patch4_tokenlearner", epochs=2,
-    workdir="runs/try")`. A run restarted with the same workdir resumes from
-    its newest checkpoint and ends with the same weights as an uninterrupted
-    run.
+    workdir="runs/try")`. The workdir defaults to runs/<dataset>/<model>. A
+    run restarted with the same workdir and settings resumes from its newest
+    checkpoint and ends with the same weights as an uninterrupted run; a
+    checkpoint written with other settings (model, seed, learning rate, ...)
+    is refused with a ValueError that names the setting.
     """
-    config = config or TrainConfig(**fields)
+    config = (config or TrainConfig(**fields)).with_workdir()
     started = time.perf_counter()
     previous_policy = keras.config.dtype_policy()
     try:
@@ -269,11 +295,17 @@ def train(config=None, **fields):
         keras.config.set_dtype_policy(previous_policy)
     metrics["wall_seconds"] = time.perf_counter() - started
     if config.verbose:
-        print(
-            f"\n{config.model} on {config.dataset}: test accuracy "
-            f"{100 * metrics['test_accuracy']:.2f}% after {metrics['steps']} steps, "
-            f"{metrics['train_images_per_second']:.0f} images/s on {metrics['num_replicas']} "
-            f"replica(s) ({metrics['strategy']}), {metrics['wall_seconds']:.0f} s. "
-            f"Outputs in {config.workdir}/"
-        )
+        print(_summary(config, metrics))
     return metrics
+
+
+def _summary(config, metrics):
+    """The one line a run ends with."""
+    speed = metrics["train_images_per_second"]
+    trained = "no steps timed" if speed is None else f"{speed:.0f} images/s"
+    return (
+        f"\n{config.model} on {config.dataset}: test accuracy "
+        f"{100 * metrics['test_accuracy']:.2f}% after {metrics['steps']} steps, {trained} on "
+        f"{metrics['num_replicas']} replica(s) ({metrics['strategy']}), "
+        f"{metrics['wall_seconds']:.0f} s. Outputs in {config.workdir}/"
+    )

@@ -14,6 +14,7 @@ import tempfile
 from keras_tokenlearner import validation
 
 TEMPORARY_MARKER = ".tmp-"
+RETIRED = "old-"  # marks where a replaced directory waits until its successor is in place
 
 
 def _fsync_tree(root):
@@ -24,12 +25,26 @@ def _fsync_tree(root):
 
 
 def remove_stale_temporaries(parent):
-    """Deletes temporaries that a killed writer left in `parent`."""
+    """Deletes temporaries that a killed writer left in `parent`.
+
+    A writer killed while replacing a directory may have moved the old one
+    aside (into `.NAME.tmp-old-*/NAME`) before its new one arrived: that old
+    copy is put back rather than deleted.
+    """
     if not os.path.isdir(parent):
         return
     for name in os.listdir(parent):
-        if name.startswith(".") and TEMPORARY_MARKER in name:
-            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        if not (name.startswith(".") and TEMPORARY_MARKER in name):
+            continue
+        path = os.path.join(parent, name)
+        if not os.path.isdir(path):
+            os.remove(path)  # an atomic_file temporary
+            continue
+        if f"{TEMPORARY_MARKER}{RETIRED}" in name:
+            for retired in os.listdir(path):
+                if not os.path.exists(os.path.join(parent, retired)):
+                    os.rename(os.path.join(path, retired), os.path.join(parent, retired))
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -52,7 +67,7 @@ def atomic_directory(final_path, overwrite=False):
         yield temporary
         _fsync_tree(temporary)
         if os.path.exists(final_path):
-            retired = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}old-", dir=parent)
+            retired = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}{RETIRED}", dir=parent)
             os.rename(final_path, os.path.join(retired, name))
             os.rename(temporary, final_path)
             shutil.rmtree(retired, ignore_errors=True)

@@ -29,6 +29,7 @@ IMAGE_FOLDER = "image_folder"
 PAD_PIXELS = 2  # random translation of up to 2 pixels in training
 SHUFFLE_BUFFER = 10_000
 RACE_WAIT_SECONDS = 5
+TEST_SPLITS = ("test", "validation", "val")  # the first one present is held out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,14 +69,20 @@ def _builder(name, data_dir):
     return builder
 
 
-def _pick_splits(splits):
+def _pick_splits(name, splits):
+    """(train, test) split names; a dataset without a held-out split is refused,
+    so that a test accuracy is never measured on the training data."""
     if not splits:  # e.g. under tfds.testing.mock_data, which records none
         return "train", "test"
     train = "train" if "train" in splits else sorted(splits)[0]
-    for test in ("test", "validation", "val"):
+    for test in TEST_SPLITS:
         if test in splits:
             return train, test
-    return train, train
+    raise validation.invalid_value(
+        "dataset", f"a dataset with a held-out split ({', '.join(TEST_SPLITS)}) beside "
+        f"{train!r}; for image_folder, a folder DATA_DIR/test/LABEL/ (splits of {name!r}: "
+        f"{', '.join(sorted(splits))})", name,
+    )
 
 
 def load(name, data_dir=None):
@@ -83,7 +90,7 @@ def load(name, data_dir=None):
     builder = _builder(name, data_dir)
     info = builder.info
     input_key, label_key = info.supervised_keys
-    train, test = _pick_splits(set(info.splits))
+    train, test = _pick_splits(name, set(info.splits))
     label = info.features[label_key]
     if train in info.splits:
         num_train_examples = info.splits[train].num_examples

@@ -26,6 +26,7 @@ from keras_tokenlearner import validation
 
 DEFAULT_TOP_K = 5
 CLASS_NAMES_FILE = "class_names.txt"
+FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}  # Keras's exporters check them
 
 
 def _check_model(model):
@@ -151,6 +152,8 @@ def read_class_names(path=None, model_path=None):
             return None
     if path is None:
         return None
+    if not os.path.isfile(path):
+        raise validation.invalid_value("class_names", "a path to an existing text file", path)
     with open(path) as handle:
         return [line.rstrip("\n") for line in handle if line.strip()]
 
@@ -196,6 +199,11 @@ def export_litert(model, path):
 
 
 def _export_file(model, path, format_name):
+    extension = FILE_EXTENSIONS[format_name]
+    if not str(path).endswith(extension):
+        raise validation.invalid_value(
+            "path", f"a file name ending in {extension} for format {format_name!r}", path
+        )
     with atomic.atomic_file(path) as temporary:
         model.export(temporary, format=format_name, verbose=False)
     return os.path.abspath(path)

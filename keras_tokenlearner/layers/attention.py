@@ -53,16 +53,16 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
         self.num_heads = validation.check_positive_int("num_heads", num_heads)
-        if hidden_dim % num_heads:
+        if self.hidden_dim % self.num_heads:
             raise validation.invalid_value(
                 "num_heads", f"a divisor of hidden_dim={hidden_dim}", num_heads
             )
         self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
-        self.head_dim = hidden_dim // num_heads
+        self.head_dim = self.hidden_dim // self.num_heads
         self.projections = [self._dense(name) for name in PROJECTIONS]
         self.output_dense = self._dense("output")
         self.dropout = keras.layers.Dropout(
-            dropout_rate, dtype=self.dtype_policy, name="dropout"
+            self.dropout_rate, dtype=self.dtype_policy, name="dropout"
         )
 
     def _dense(self, name):

@@ -52,10 +52,10 @@ class MLP(keras.layers.Layer):
         self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
         self.output_dim = validation.check_positive_int("output_dim", output_dim)
         self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
-        self.hidden = self._dense(hidden_dim, "hidden", activation=gelu_tanh)
-        self.output_dense = self._dense(output_dim, "output")
+        self.hidden = self._dense(self.hidden_dim, "hidden", activation=gelu_tanh)
+        self.output_dense = self._dense(self.output_dim, "output")
         self.dropout = keras.layers.Dropout(
-            dropout_rate, dtype=self.dtype_policy, name="dropout"
+            self.dropout_rate, dtype=self.dtype_policy, name="dropout"
         )
 
     def _dense(self, units, name, activation=None):

@@ -106,14 +106,14 @@ class TokenFuser(keras.layers.Layer):
         )
         self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
         self.epsilon = validation.check_positive_float("epsilon", epsilon)
-        if use_normalization:
-            self.token_norm = layer_norm(epsilon, self.dtype_policy, "token_norm")
-            self.mixed_norm = layer_norm(epsilon, self.dtype_policy, "mixed_norm")
+        if self.use_normalization:
+            self.token_norm = layer_norm(self.epsilon, self.dtype_policy, "token_norm")
+            self.mixed_norm = layer_norm(self.epsilon, self.dtype_policy, "mixed_norm")
         self.original_norm = layer_norm(
-            epsilon, self.dtype_policy, "original_norm"
+            self.epsilon, self.dtype_policy, "original_norm"
         )
         self.dropout = keras.layers.Dropout(
-            dropout_rate, dtype=self.dtype_policy, name="dropout"
+            self.dropout_rate, dtype=self.dtype_policy, name="dropout"
         )
 
     def build(self, tokens_shape, original_shape):

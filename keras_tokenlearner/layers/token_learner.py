@@ -96,12 +96,12 @@ class TokenLearner(keras.layers.Layer):
             "use_sum_pooling", use_sum_pooling
         )
         self.epsilon = validation.check_positive_float("epsilon", epsilon)
-        self.norm = layer_norm(epsilon, self.dtype_policy, "norm")
+        self.norm = layer_norm(self.epsilon, self.dtype_policy, "norm")
         if self.version == "1.1":
             self.attention_mlp = MLP(
-                bottleneck_dim,
-                num_tokens,
-                dropout_rate,
+                self.bottleneck_dim,
+                self.num_tokens,
+                self.dropout_rate,
                 dtype=self.dtype_policy,
                 name="attention_mlp",
             )

@@ -63,19 +63,21 @@ class TransformerBlock(keras.layers.Layer):
             "attention_dropout_rate", attention_dropout_rate
         )
         self.epsilon = validation.check_positive_float("epsilon", epsilon)
-        self.attention_norm = layer_norm(epsilon, self.dtype_policy, "attention_norm")
+        self.attention_norm = layer_norm(self.epsilon, self.dtype_policy, "attention_norm")
         self.attention = MultiHeadSelfAttention(
-            hidden_dim,
-            num_heads,
-            attention_dropout_rate,
+            self.hidden_dim,
+            self.num_heads,
+            self.attention_dropout_rate,
             dtype=self.dtype_policy,
             name="attention",
         )
         self.dropout = keras.layers.Dropout(
-            dropout_rate, dtype=self.dtype_policy, name="dropout"
+            self.dropout_rate, dtype=self.dtype_policy, name="dropout"
         )
-        self.mlp_norm = layer_norm(epsilon, self.dtype_policy, "mlp_norm")
-        self.mlp = MLP(mlp_dim, hidden_dim, dropout_rate, dtype=self.dtype_policy, name="mlp")
+        self.mlp_norm = layer_norm(self.epsilon, self.dtype_policy, "mlp_norm")
+        self.mlp = MLP(
+            self.mlp_dim, self.hidden_dim, self.dropout_rate, dtype=self.dtype_policy, name="mlp"
+        )
 
     def build(self, input_shape):
         self.attention.build(input_shape)  # checks the width is hidden_dim

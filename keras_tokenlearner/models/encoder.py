@@ -5,6 +5,8 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
+import numbers
+
 import keras
 
 from keras_tokenlearner import validation
@@ -40,23 +42,37 @@ class EncoderModel(keras.Model):
 
 def constructor_arguments(local_variables):
     """The constructor's arguments from its `locals()`, JSON-friendly."""
-    arguments = {
-        name: value
+    return {
+        name: _plain(value)
         for name, value in local_variables.items()
         if name not in ("self", "kwargs", "__class__")
     }
-    for name, value in arguments.items():
-        if isinstance(value, list):
-            arguments[name] = tuple(value)  # JSON turns tuples into lists.
-    return arguments
+
+
+def _plain(value):
+    """NumPy scalars as Python numbers; lists as tuples (JSON turns tuples into lists)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(entry) for entry in value)
+    if validation.is_int(value):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def check_encoder_arguments(arguments):
-    """Validates the shared encoder arguments; fills token_learner_index."""
+    """The shared encoder arguments, validated: ints as Python ints, a filled
+    token_learner_index."""
+    checked = dict(arguments)
+    checked["image_shape"] = validation.check_positive_int_tuple(
+        "image_shape", arguments["image_shape"], "(height, width, channels)"
+    )
     for name in ("hidden_dim", "num_layers", "num_heads", "mlp_dim"):
-        validation.check_positive_int(name, arguments[name])
+        checked[name] = validation.check_positive_int(name, arguments[name])
     if arguments["num_classes"] is not None:
-        validation.check_positive_int("num_classes", arguments["num_classes"])
+        checked["num_classes"] = validation.check_positive_int(
+            "num_classes", arguments["num_classes"]
+        )
     validation.check_choice("pooling", arguments["pooling"], POOLINGS)
     validation.check_rate("dropout_rate", arguments["dropout_rate"])
     validation.check_rate("attention_dropout_rate", arguments["attention_dropout_rate"])
@@ -70,13 +86,13 @@ def check_encoder_arguments(arguments):
                 raise validation.invalid_value(
                     name, "None (or False) when num_tokens is None", arguments[name]
                 )
-        return arguments
-    validation.check_positive_int("num_tokens", arguments["num_tokens"])
-    num_layers = arguments["num_layers"]
+        return checked
+    checked["num_tokens"] = validation.check_positive_int("num_tokens", arguments["num_tokens"])
+    num_layers = checked["num_layers"]
     index = arguments["token_learner_index"]
     if index is None:
         index = num_layers // 2
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < num_layers:
+    if not validation.is_int(index) or not 0 <= index < num_layers:
         raise validation.invalid_value(
             "token_learner_index", f"an int in [0, num_layers={num_layers})", index
         )
@@ -84,7 +100,7 @@ def check_encoder_arguments(arguments):
         raise validation.invalid_value(
             "pooling", "'gap' for a model with TokenLearner (num_tokens set)", "token"
         )
-    return {**arguments, "token_learner_index": index}
+    return {**checked, "token_learner_index": int(index)}
 
 
 def check_divisible(name, sizes, divisors, divisor_name):

@@ -10,6 +10,7 @@ are a small fraction. Profilers and XLA count 2 FLOPs per multiply-add.
 import dataclasses
 import math
 
+from keras_tokenlearner import validation
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
 from keras_tokenlearner.models import encoder
@@ -84,6 +85,10 @@ def flops(model):
     blocks before TokenLearner, TokenLearner, blocks after, fuser, head).
     Plain models count all blocks as "before".
     """
+    if not isinstance(model, encoder.EncoderModel):
+        raise validation.invalid_value(
+            "model", "a ViT or VideoViT of this package", type(model).__name__
+        )
     arguments = encoder.check_encoder_arguments(model.get_config())  # resolves the index
     hidden_dim, mlp_dim = arguments["hidden_dim"], arguments["mlp_dim"]
     grid = patch_grid(model)  # (h, w) or (T, h, w)

@@ -68,10 +68,11 @@ class ViT(encoder.EncoderModel):
         arguments = encoder.constructor_arguments(locals())
         checked = encoder.check_encoder_arguments(arguments)
         patch_size = validation.check_positive_int("patch_size", patch_size)
+        image_shape = checked["image_shape"]
         encoder.check_divisible("image_shape", image_shape[:2], (patch_size,) * 2, "patch_size")
-        images = keras.Input(arguments["image_shape"], name="images")
+        images = keras.Input(image_shape, name="images")
         patch_grid = keras.layers.Conv2D(
-            hidden_dim,
+            checked["hidden_dim"],
             patch_size,
             strides=patch_size,
             kernel_initializer=encoder.STEM_INITIALIZER,

@@ -6,19 +6,6 @@ from keras_tokenlearner import validation
 from keras_tokenlearner.models import encoder
 
 
-def check_tubelet_size(tubelet_size):
-    """Checks a (time, height, width) tuple of positive ints."""
-    valid = len(tubelet_size) == 3 and all(
-        isinstance(size, int) and not isinstance(size, bool) and size > 0
-        for size in tubelet_size
-    )
-    if not valid:
-        raise validation.invalid_value(
-            "tubelet_size", "a (time, height, width) tuple of positive ints", tubelet_size
-        )
-    return tuple(tubelet_size)
-
-
 @keras.saving.register_keras_serializable(package="keras_tokenlearner")
 class VideoViT(encoder.EncoderModel):
     """Video Vision Transformer (ViViT, joint space-time) with TokenLearner.
@@ -66,14 +53,18 @@ class VideoViT(encoder.EncoderModel):
     ):
         arguments = encoder.constructor_arguments(locals())
         checked = encoder.check_encoder_arguments(arguments)
-        tubelet_size = check_tubelet_size(arguments["tubelet_size"])
+        num_frames = validation.check_positive_int("num_frames", num_frames)
+        tubelet_size = validation.check_positive_int_tuple(
+            "tubelet_size", tubelet_size, "(time, height, width)"
+        )
         encoder.check_divisible("num_frames", (num_frames,), tubelet_size[:1], "tubelet_size[0]")
+        image_shape = checked["image_shape"]
         encoder.check_divisible(
             "image_shape", image_shape[:2], tubelet_size[1:], "tubelet_size[1:]"
         )
-        videos = keras.Input((num_frames,) + arguments["image_shape"], name="videos")
+        videos = keras.Input((num_frames,) + image_shape, name="videos")
         patch_grid = keras.layers.Conv3D(
-            hidden_dim,
+            checked["hidden_dim"],
             tubelet_size,
             strides=tubelet_size,
             kernel_initializer=encoder.STEM_INITIALIZER,

@@ -38,3 +38,18 @@ def test_litert_matches_keras(reloaded, tmp_path):
     x = testing.random_array((3, 16, 16, 3))
     (logits,) = runner.get_signature_runner()(images=x).values()
     np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)
+
+
+@pytest.mark.parametrize("exporter, path", [
+    (export.export_onnx, "model.tflite"), (export.export_litert, "model"),
+])
+def test_file_extension_is_checked_before_writing(reloaded, tmp_path, exporter, path):
+    with pytest.raises(ValueError, match=r"`path`.*a file name ending in \.(onnx|tflite)"):
+        exporter(reloaded[0], str(tmp_path / path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_class_names_file_is_a_value_error(tmp_path):
+    missing = str(tmp_path / "labels.txt")
+    with pytest.raises(ValueError, match=r"`class_names`.*existing text file.*labels\.txt"):
+        export.read_class_names(missing)

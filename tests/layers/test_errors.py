@@ -77,3 +77,9 @@ def test_fuser_rejects_mismatched_tokens_and_original(
 def test_fuser_rejects_bad_token_rank():
     with pytest.raises(ValueError, match=r"`tokens`.*got rank 5"):
         TokenFuser()(np.zeros((1, 2, 3, 4, 5)), np.zeros((1, 2, 3, 4, 5)))
+
+
+def test_numpy_ints_are_accepted():
+    layer = TokenLearner(np.int64(4), bottleneck_dim=np.int64(8))
+    assert tuple(layer(np.zeros((1, 3, 3, 8), "float32")).shape) == (1, 4, 8)
+    assert type(layer.get_config()["num_tokens"]) is int

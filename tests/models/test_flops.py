@@ -67,3 +67,11 @@ def test_analytic_count_matches_xla_cost_analysis(name, overrides):
     measured = float(result.stdout.strip().splitlines()[-1])
     analytic = 2 * count(name, **overrides).total
     assert 1.0 <= measured / analytic < 1.06
+
+
+def test_other_models_are_a_value_error():
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"`model`.*a ViT or VideoViT.*'Sequential'"):
+        ktl.flops(model)

@@ -94,6 +94,8 @@ def test_keras_file_reload_gives_same_class_and_outputs(name, tmp_path):
         (dict(pooling="token", num_tokens=3), r"`pooling`.*'gap' for a model with TokenLearner"),
         (dict(use_token_fuser=True), r"`use_token_fuser`.*num_tokens is None"),
         (dict(num_heads=3), r"`num_heads`.*divisor of hidden_dim=16"),
+        (dict(image_shape=(16, 16)), r"`image_shape`.*\(height, width, channels\) tuple"),
+        (dict(image_shape=(16, 16, 0)), r"`image_shape`.*image_shape=\(16, 16, 0\)"),
     ],
 )
 def test_bad_arguments(overrides, message):
@@ -104,3 +106,18 @@ def test_bad_arguments(overrides, message):
 def test_video_frames_must_divide_by_tubelet_time():
     with pytest.raises(ValueError, match=r"`num_frames`.*tubelet_size\[0\]=\(2,\).*\(5,\)"):
         ktl.create_model("vivit_test_patch4", num_frames=5)
+
+
+@pytest.mark.parametrize("tubelet_size", [5, (2, 4), (2, 4, 4.0)])
+def test_tubelet_size_must_be_three_positive_ints(tubelet_size):
+    with pytest.raises(ValueError, match=r"`tubelet_size`.*\(time, height, width\) tuple"):
+        ktl.create_model("vivit_test_patch4", tubelet_size=tubelet_size)
+
+
+def test_numpy_ints_are_accepted_and_stored_as_python_ints():
+    model = small_vit(num_tokens=np.int64(3), token_learner_index=np.int64(1),
+                      mlp_dim=np.int64(32), image_shape=(np.int64(16), 16, 3))
+    config = model.get_config()
+    assert (config["num_tokens"], config["token_learner_index"]) == (3, 1)
+    assert all(type(value) is int for value in config["image_shape"] + (config["mlp_dim"],))
+    assert model.get_layer("token_learner").output.shape == (None, 3, 16)

@@ -91,3 +91,16 @@ def test_atomic_file_keeps_the_old_file_when_a_write_fails(tmp_path):
     with atomic.atomic_file(str(target)) as temporary:
         open(temporary, "w").write("new")
     assert target.read_text() == "new" and os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_directory_moved_aside_by_a_killed_overwrite_is_put_back(tmp_path):
+    # A writer killed between its two renames: the old version moved aside,
+    # the new one never arrived. The next writer must restore, not delete.
+    retired = tmp_path / ".1.tmp-old-abc" / "1"
+    retired.mkdir(parents=True)
+    (retired / "saved_model.pb").write_text("old")
+    (tmp_path / ".2.tmp-xyz").mkdir()  # an unfinished new directory
+    (tmp_path / ".model.tmp-12.keras").write_text("partial")  # an unfinished file
+    atomic.remove_stale_temporaries(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["1"]
+    assert (tmp_path / "1" / "saved_model.pb").read_text() == "old"

@@ -59,18 +59,39 @@ def test_registered_tfds_dataset_through_mock_data(tmp_path):
     assert images.shape == (4, 16, 16, 3) and labels.dtype == tf.int32
 
 
-def test_image_folder(tmp_path):
-    for split in ("train", "test"):
+def write_image_folder(root, splits, per_label):
+    for split in splits:
         for label in ("cat", "dog"):
-            folder = tmp_path / split / label
+            folder = root / split / label
             folder.mkdir(parents=True)
-            for index in range(3):
-                image = np.full((20, 24, 3), 40 * index, np.uint8)
+            for index in range(per_label):
+                image = np.full((20, 24, 3), 40 * (index % 6), np.uint8)
                 tf.io.write_file(str(folder / f"{index}.png"), tf.io.encode_png(image))
+
+
+def test_image_folder(tmp_path):
+    write_image_folder(tmp_path, ("train", "test"), per_label=3)
     builder, info = data.load("image_folder", str(tmp_path))
     assert info.class_names == ("cat", "dog") and info.num_train_examples == 6
+    assert (info.train_split, info.test_split) == ("train", "test")
     images, _ = next(iter(data.pipeline(builder, info, "test", (8, 8, 3), 6, False)))
     assert images.shape == (6, 8, 8, 3)
+
+
+def test_without_a_held_out_split_the_dataset_is_refused(tmp_path):
+    write_image_folder(tmp_path, ("train",), per_label=2)
+    with pytest.raises(ValueError, match=r"`dataset`.*held-out split \(test, validation, val\)"
+                       r".*DATA_DIR/test/LABEL/.*splits of 'image_folder': train"):
+        data.load("image_folder", str(tmp_path))
+
+
+def test_images_of_no_fixed_size_need_image_size(tmp_path, data_dir):
+    from keras_tokenlearner.train import train
+
+    write_image_folder(tmp_path, ("train", "test"), per_label=3)
+    with pytest.raises(ValueError, match=r"`image_size`.*no fixed size.*--image-size"):
+        train(dataset="image_folder", data_dir=str(tmp_path), workdir=str(tmp_path / "run"),
+              batch_size=4, steps=1, verbose=False)
 
 
 @pytest.mark.parametrize("name, data_dir_value, message", [

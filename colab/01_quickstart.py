@@ -25,8 +25,13 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
+
+    # Colab's CPU and GPU runtimes ship TensorFlow: keep it. The [cpu] extra
+    # would install a second, CPU-only TensorFlow over it.
+    extra = "" if importlib.util.find_spec("tensorflow") else "[cpu]"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "keras_tokenlearner[cpu] @ git+https://github.com/keras-tokenlearner/keras_tokenlearner"],
+                    f"keras_tokenlearner{extra} @ git+https://github.com/keras-tokenlearner/keras_tokenlearner"],
                    check=True)
 
 # %% tags=["parameters"]
@@ -35,7 +40,8 @@ import os
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
 EPOCHS = 2 if SMOKE else 30
-WORKDIR = "runs/quickstart"
+# Smoke runs get a workdir of their own: a run resumes from its workdir.
+WORKDIR = "runs/quickstart-smoke" if SMOKE else "runs/quickstart"
 FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures
 
 # %% [markdown]

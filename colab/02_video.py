@@ -24,8 +24,13 @@ import subprocess
 import sys
 
 if "google.colab" in sys.modules:
+    import importlib.util
+
+    # Colab's CPU and GPU runtimes ship TensorFlow: keep it. The [cpu] extra
+    # would install a second, CPU-only TensorFlow over it.
+    extra = "" if importlib.util.find_spec("tensorflow") else "[cpu]"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "keras_tokenlearner[cpu] @ git+https://github.com/keras-tokenlearner/keras_tokenlearner"],
+                    f"keras_tokenlearner{extra} @ git+https://github.com/keras-tokenlearner/keras_tokenlearner"],
                    check=True)
 
 # %% tags=["parameters"]
@@ -34,7 +39,8 @@ import os
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
 EPOCHS = 1 if SMOKE else 40
-WORKDIR = "runs/video"
+# Smoke runs get a workdir of their own: a run resumes from its workdir.
+WORKDIR = "runs/video-smoke" if SMOKE else "runs/video"
 FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures
 
 # %%

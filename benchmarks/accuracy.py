@@ -62,12 +62,13 @@ def run_one(dataset, variant, seed, epochs):
 
 
 def summarize(runs, dataset, variant):
-    """Mean and std over the seeds of one (dataset, variant)."""
+    """Mean and sample standard deviation (ddof=1) over the seeds of one (dataset, variant)."""
     chosen = [run for run in runs if run["dataset"] == dataset and run["variant"] == variant]
     accuracy = np.array([run["test_accuracy"] for run in chosen])
+    spread = float(accuracy.std(ddof=1)) if len(accuracy) > 1 else 0.0
     return {
         "dataset": dataset, "variant": variant, "seeds": len(chosen),
-        "accuracy_mean": float(accuracy.mean()), "accuracy_std": float(accuracy.std()),
+        "accuracy_mean": float(accuracy.mean()), "accuracy_std": spread,
         "gflops": chosen[0]["gflops_per_example"], "parameters": chosen[0]["parameters"],
     }
 

@@ -4,7 +4,9 @@ For each size (tiny, small, base at 224 px), XLA on and off, batch 1 and 32,
 times the three models turn by turn (`harness.time_calls`) and prints
 images/s and latency, each speedup over the plain ViT next to the analytic
 FLOPs ratio, and the model's achieved FLOP rate as a fraction of the machine's
-float32 matmul rate measured in the same run. Writes
+float32 matmul rate measured in the same run. Every model is built with
+global average pooling (the plain zoo ViTs default to a class token), so the
+three variants differ only in TokenLearner and TokenFuser. Writes
 benchmarks/results/throughput.json.
 
     python benchmarks/throughput.py                 # the full table

@@ -28,7 +28,9 @@ class TokenLearner(keras.layers.Layer):
     Dropout, Dense `num_tokens`, Dropout), then a softmax over the positions.
     Each token is a convex combination of the un-normalised input positions.
     In float32 the LayerNorm is folded into the MLP's first Dense
-    (`layers.mlp.normalized_dense`): the same function, one pass less.
+    (`layers.mlp.normalized_dense`): the same math, one pass less, and
+    the variance as E[x^2] - E[x]^2, as the authors' Flax LayerNorm computes
+    it (less precise than Keras's for inputs far from zero mean).
 
     Version `"1.0"` (the one in the paper's experiments): LayerNorm, three 3x3
     convolutions to `num_tokens` channels (no bias, GELU after each), a fourth

@@ -16,6 +16,7 @@ an uninterrupted run would have seen.
 """
 
 import dataclasses
+import os
 import time
 
 import tensorflow as tf
@@ -51,8 +52,10 @@ class DatasetInfo:
 
 def _builder(name, data_dir):
     if name == IMAGE_FOLDER:
-        if not data_dir:
-            raise validation.invalid_value("data_dir", "a folder for image_folder", data_dir)
+        if not data_dir or not os.path.isdir(data_dir):
+            raise validation.invalid_value(
+                "data_dir", "an existing folder for image_folder", data_dir
+            )
         return tfds.ImageFolder(data_dir)
     if name not in EMBEDDED and name not in tfds.list_builders():
         raise validation.invalid_value(

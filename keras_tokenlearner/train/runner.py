@@ -302,7 +302,7 @@ def train(config=None, **fields):
 def _summary(config, metrics):
     """The one line a run ends with."""
     speed = metrics["train_images_per_second"]
-    trained = "no steps timed" if speed is None else f"{speed:.0f} images/s"
+    trained = "no steps left to train" if speed is None else f"{speed:.0f} images/s"
     return (
         f"\n{config.model} on {config.dataset}: test accuracy "
         f"{100 * metrics['test_accuracy']:.2f}% after {metrics['steps']} steps, {trained} on "

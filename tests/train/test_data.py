@@ -96,7 +96,8 @@ def test_images_of_no_fixed_size_need_image_size(tmp_path, data_dir):
 
 @pytest.mark.parametrize("name, data_dir_value, message", [
     ("imagenet_typo", None, r"`dataset`.*digits, moving_digits, image_folder"),
-    ("image_folder", None, r"`data_dir`.*folder for image_folder"),
+    ("image_folder", None, r"`data_dir`.*existing folder for image_folder"),
+    ("image_folder", "/no/such/folder", r"`data_dir`.*data_dir='/no/such/folder'"),
 ])
 def test_bad_dataset_arguments(name, data_dir_value, message):
     with pytest.raises(ValueError, match=message):

@@ -56,6 +56,11 @@ def matmul_rate(dtype=tf.float32, size=4096, repeats=5):
     return max(rates)
 
 
+def inference_call(model, jit_compile):
+    """A compiled inference call of `model` (training=False), XLA on or off."""
+    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+
+
 def time_calls(functions, inputs, repeats):
     """Median seconds of each `functions[name](inputs)`, timed turn by turn.
 

@@ -43,8 +43,7 @@ def run(batch_sizes, repeats):
         for batch_size in batch_sizes:
             images = tf.random.uniform((batch_size, 224, 224, 3), -1.0, 1.0)
             seconds = harness.time_calls({
-                name: tf.function(lambda x, m=model: m(x, training=False),
-                                  jit_compile=jit_compile)
+                name: harness.inference_call(model, jit_compile)
                 for name, model in compared.items()}, images, repeats)
             rows.append({
                 "xla": jit_compile, "batch_size": batch_size,

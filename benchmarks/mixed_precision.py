@@ -25,7 +25,7 @@ def forward(name, policy, jit_compile):
         model = ktl.create_model(name)
     finally:
         keras.config.set_dtype_policy("float32")
-    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
+    return harness.inference_call(model, jit_compile)
 
 
 def run(models, batch_size, repeats):

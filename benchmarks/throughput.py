@@ -23,11 +23,6 @@ import keras_tokenlearner as ktl
 VARIANTS = ("", "_tokenlearner", "_tokenfuser")
 
 
-def forward(model, jit_compile):
-    """A compiled inference call of `model`."""
-    return tf.function(lambda x: model(x, training=False), jit_compile=jit_compile)
-
-
 def run(sizes, batch_sizes, repeats):
     roof = harness.matmul_rate()
     rows = []
@@ -40,7 +35,8 @@ def run(sizes, batch_sizes, repeats):
             for batch_size in batch_sizes:
                 images = tf.random.uniform((batch_size, 224, 224, 3), -1.0, 1.0)
                 seconds = harness.time_calls(
-                    {name: forward(model, jit_compile) for name, model in models.items()},
+                    {name: harness.inference_call(model, jit_compile)
+                     for name, model in models.items()},
                     images, repeats)
                 for name in models:
                     rows.append({

@@ -25,7 +25,8 @@ def is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _is_real(value):
+def is_real(value):
+    """Whether `value` is a real number (NumPy floats and ints too, bools not)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -45,21 +46,21 @@ def check_non_negative_int(name, value):
 
 def check_rate(name, value):
     """Checks `value` is a float in [0, 1), as dropout rates must be."""
-    if not _is_real(value) or not 0.0 <= value < 1.0:
+    if not is_real(value) or not 0.0 <= value < 1.0:
         raise invalid_value(name, "a float in the range [0, 1)", value)
     return float(value)
 
 
 def check_positive_float(name, value):
     """Checks `value` is a real number > 0."""
-    if not _is_real(value) or not value > 0:
+    if not is_real(value) or not value > 0:
         raise invalid_value(name, "a positive float", value)
     return float(value)
 
 
 def check_non_negative_float(name, value):
     """Checks `value` is a real number >= 0."""
-    if not _is_real(value) or not value >= 0:
+    if not is_real(value) or not value >= 0:
         raise invalid_value(name, "a non-negative float", value)
     return float(value)
 

@@ -5,8 +5,6 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
-import numbers
-
 import keras
 
 from keras_tokenlearner import validation
@@ -55,24 +53,21 @@ def _plain(value):
         return tuple(_plain(entry) for entry in value)
     if validation.is_int(value):
         return int(value)
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+    if validation.is_real(value):
         return float(value)
     return value
 
 
 def check_encoder_arguments(arguments):
-    """The shared encoder arguments, validated: ints as Python ints, a filled
-    token_learner_index."""
-    checked = dict(arguments)
-    checked["image_shape"] = validation.check_positive_int_tuple(
+    """Validates the shared encoder arguments (see `constructor_arguments`:
+    already plain Python values); fills token_learner_index."""
+    validation.check_positive_int_tuple(
         "image_shape", arguments["image_shape"], "(height, width, channels)"
     )
     for name in ("hidden_dim", "num_layers", "num_heads", "mlp_dim"):
-        checked[name] = validation.check_positive_int(name, arguments[name])
+        validation.check_positive_int(name, arguments[name])
     if arguments["num_classes"] is not None:
-        checked["num_classes"] = validation.check_positive_int(
-            "num_classes", arguments["num_classes"]
-        )
+        validation.check_positive_int("num_classes", arguments["num_classes"])
     validation.check_choice("pooling", arguments["pooling"], POOLINGS)
     validation.check_rate("dropout_rate", arguments["dropout_rate"])
     validation.check_rate("attention_dropout_rate", arguments["attention_dropout_rate"])
@@ -86,9 +81,9 @@ def check_encoder_arguments(arguments):
                 raise validation.invalid_value(
                     name, "None (or False) when num_tokens is None", arguments[name]
                 )
-        return checked
-    checked["num_tokens"] = validation.check_positive_int("num_tokens", arguments["num_tokens"])
-    num_layers = checked["num_layers"]
+        return arguments
+    validation.check_positive_int("num_tokens", arguments["num_tokens"])
+    num_layers = arguments["num_layers"]
     index = arguments["token_learner_index"]
     if index is None:
         index = num_layers // 2
@@ -100,7 +95,7 @@ def check_encoder_arguments(arguments):
         raise validation.invalid_value(
             "pooling", "'gap' for a model with TokenLearner (num_tokens set)", "token"
         )
-    return {**checked, "token_learner_index": int(index)}
+    return {**arguments, "token_learner_index": index}
 
 
 def check_divisible(name, sizes, divisors, divisor_name):

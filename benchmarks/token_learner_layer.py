@@ -154,7 +154,7 @@ def scaling(sides, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=25)
     parser.add_argument("--sides", nargs="+", type=int, default=[14, 28, 56])
     args = parser.parse_args()
     roof = harness.matmul_rate()

@@ -42,10 +42,14 @@ WORKDIR = "runs/scale-smoke" if SMOKE else "runs/scale"
 
 # %% [markdown]
 # ## Choose a strategy
-# On Colab's TPU runtime use `"tpu"`; with several GPUs, `"mirrored"`. On a
-# CPU-only machine, `cpu_devices=2` splits the CPU into two logical devices so
-# mirrored training is real. This must happen before TensorFlow starts, which
-# is why no earlier cell touched TensorFlow.
+# `"tpu"` where `strategies.tpu_address()` finds a TPU: a TPU VM (Colab's
+# TPU runtimes, Cloud TPU VMs), a `TPU_NAME`, or Colab's former
+# `COLAB_TPU_ADDR`. A TPU VM needs TensorFlow's TPU build, which the install
+# cell above does not add; without it, the trainer stops with a one-line
+# error naming `strategy`. Elsewhere `"mirrored"`: over several GPUs, or, on a
+# CPU-only machine, over two logical devices that `cpu_devices=2` splits the
+# CPU into, so mirrored training is real. That split must happen before
+# TensorFlow starts, which is why no earlier cell touched TensorFlow.
 
 # %%
 import json
@@ -53,7 +57,9 @@ import json
 import numpy as np
 import tensorflow as tf
 
-STRATEGY = "tpu" if "COLAB_TPU_ADDR" in os.environ else "mirrored"
+from keras_tokenlearner.train import strategies
+
+STRATEGY = "tpu" if strategies.tpu_address() is not None else "mirrored"
 CPU_DEVICES = 1 if tf.config.list_physical_devices("GPU") or STRATEGY == "tpu" else 2
 
 # %% [markdown]

@@ -6,12 +6,15 @@
 | one_device    | the first GPU, else the CPU                                |
 | mirrored      | every local GPU, else every logical CPU (`--cpu-devices`)  |
 | multi_worker  | MultiWorkerMirroredStrategy over the workers in TF_CONFIG  |
-| tpu           | TPUStrategy through TPUClusterResolver (Colab / Cloud TPU) |
+| tpu           | TPUStrategy on the TPU `tpu_address()` finds               |
 
 On a CPU-only machine `cpu_devices=N` splits the CPU into N logical devices,
 so mirrored training is real and testable. It must run before TensorFlow
 initialises its runtime: the trainer calls it first.
 """
+
+import glob
+import os
 
 import tensorflow as tf
 
@@ -45,15 +48,48 @@ def _local_devices():
     return [device.name for device in gpus or tf.config.list_logical_devices("CPU")]
 
 
+# Environment variables that name a TPU for TPUClusterResolver(tpu=""): a
+# Cloud TPU node, or TPUs on Google Kubernetes Engine.
+TPU_NAME_VARIABLES = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
+# Device files of a TPU attached to this machine (a TPU VM, as Colab's TPU
+# runtimes): /dev/accel* for TPU v2-v4, /dev/vfio/<group> for v5e and later.
+LOCAL_TPU_DEVICES = ("/dev/accel*", "/dev/vfio/[0-9]*")
+
+
+def tpu_address():
+    """The `tpu` argument of TPUClusterResolver for this machine, or None.
+
+    `""` where an environment variable names a TPU (Cloud TPU nodes, GKE);
+    `"grpc://..."` from `COLAB_TPU_ADDR` (Colab's former TPU runtime);
+    `"local"` on a TPU VM (Colab's current TPU runtimes, Cloud TPU VMs),
+    which sets none of those; None where no TPU is visible.
+    """
+    if any(os.environ.get(variable) for variable in TPU_NAME_VARIABLES):
+        return ""
+    if os.environ.get("COLAB_TPU_ADDR"):
+        return "grpc://" + os.environ["COLAB_TPU_ADDR"]
+    if any(glob.glob(pattern) for pattern in LOCAL_TPU_DEVICES):
+        return "local"
+    return None
+
+
 def _tpu_strategy():
-    """TPUStrategy through TPUClusterResolver; cannot be tested without a TPU."""
+    """TPUStrategy on the TPU `tpu_address` finds; untested without a TPU."""
+    address = tpu_address()
+    if address is None:
+        raise validation.invalid_value(
+            "strategy",
+            "'tpu' only on a machine with a TPU (no TPU_NAME or COLAB_TPU_ADDR "
+            "variable, and no /dev/accel* or /dev/vfio/<group> device)",
+            "tpu",
+        )
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="")
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, tf.errors.NotFoundError) as error:
+    except (ValueError, RuntimeError, tf.errors.OpError) as error:
         raise validation.invalid_value(
-            "strategy", f"'tpu' only where a TPU is reachable ({error})", "tpu"
+            "strategy", f"'tpu' only where the TPU {address!r} is reachable ({error})", "tpu"
         ) from None
     return tf.distribute.TPUStrategy(resolver)
 

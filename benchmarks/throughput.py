@@ -63,7 +63,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["tiny", "small", "base"])
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 32])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     results = run(args.sizes, args.batch_sizes, args.repeats)
     print(f"float32 matmul: {results['float32_matmul_flops'] / 1e9:.1f} GFLOP/s")

@@ -49,8 +49,9 @@ def _local_devices():
 
 
 # Environment variables that name a TPU for TPUClusterResolver(tpu=""): a
-# Cloud TPU node, or TPUs on Google Kubernetes Engine.
-TPU_NAME_VARIABLES = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
+# Cloud TPU node (by name, or in a JSON TPU_CONFIG), or TPUs on Google
+# Kubernetes Engine.
+TPU_NAME_VARIABLES = ("TPU_NAME", "TPU_CONFIG", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
 # Device files of a TPU attached to this machine (a TPU VM, as Colab's TPU
 # runtimes): /dev/accel* for TPU v2-v4, /dev/vfio/<group> for v5e and later.
 LOCAL_TPU_DEVICES = ("/dev/accel*", "/dev/vfio/[0-9]*")

@@ -42,16 +42,17 @@ WORKDIR = "runs/scale-smoke" if SMOKE else "runs/scale"
 
 # %% [markdown]
 # ## Choose a strategy
-# `"tpu"` where `strategies.tpu_address()` finds a TPU: a TPU VM (Colab's
-# TPU runtimes, Cloud TPU VMs), a `TPU_NAME`, or Colab's former
-# `COLAB_TPU_ADDR`. A TPU VM needs TensorFlow's TPU build, which the install
-# cell above does not add; without it, the trainer stops with a one-line
-# error naming `strategy`. Elsewhere `"mirrored"`: over several GPUs, or, on a
-# CPU-only machine, over two logical devices that `cpu_devices=2` splits the
-# CPU into, so mirrored training is real. That split must happen before
-# TensorFlow starts, which is why no earlier cell touched TensorFlow.
+# `"tpu"` where `strategies.tpu_address()` finds a TPU (a TPU VM such as
+# Colab's TPU runtimes, a `TPU_NAME`, or Colab's former `COLAB_TPU_ADDR`) and
+# TensorFlow's TPU build is installed (it brings `libtpu`; the install cell
+# above does not add it, so without it this notebook trains on the CPU).
+# Elsewhere `"mirrored"`: over several GPUs, or, on a CPU-only machine, over
+# two logical devices that `cpu_devices=2` splits the CPU into, so mirrored
+# training is real. That split must happen before TensorFlow starts, which is
+# why no earlier cell touched TensorFlow.
 
 # %%
+import importlib.util
 import json
 
 import numpy as np
@@ -59,7 +60,8 @@ import tensorflow as tf
 
 from keras_tokenlearner.train import strategies
 
-STRATEGY = "tpu" if strategies.tpu_address() is not None else "mirrored"
+ON_TPU = strategies.tpu_address() is not None and importlib.util.find_spec("libtpu") is not None
+STRATEGY = "tpu" if ON_TPU else "mirrored"
 CPU_DEVICES = 1 if tf.config.list_physical_devices("GPU") or STRATEGY == "tpu" else 2
 
 # %% [markdown]

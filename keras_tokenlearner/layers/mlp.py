@@ -138,8 +138,9 @@ def normalized_dense(inputs, norm, dense):
     inputs = ops.cast(inputs, "float32")
     scaled_kernel = norm.gamma[:, None] * dense.kernel  # (C, units)
     centered_kernel = scaled_kernel - ops.mean(scaled_kernel, axis=0)  # (C, units)
-    mean = _row_mean(inputs)  # (..., 1)
-    variance = _row_mean(ops.square(inputs)) - ops.square(mean)  # (..., 1)
+    channels = dense.kernel.shape[0]  # C, known even where the input's last axis is not
+    mean = _row_mean(inputs, channels)  # (..., 1)
+    variance = _row_mean(ops.square(inputs), channels) - ops.square(mean)  # (..., 1)
     inverse_std = ops.rsqrt(ops.maximum(variance, 0.0) + norm.epsilon)  # (..., 1)
     projected = ops.matmul(inputs, centered_kernel)  # (..., units)
     offset = ops.matmul(norm.beta, dense.kernel)  # (units,)
@@ -149,19 +150,20 @@ def normalized_dense(inputs, norm, dense):
     return dense.activation(outputs)  # Keras's `linear` when the Dense has none
 
 
-def _row_mean(values):
-    """The mean over the last axis, kept: (..., C) -> (..., 1).
+def _row_mean(values, channels):
+    """The mean over the last axis (of size `channels`), kept: (..., C) -> (..., 1).
 
-    On TensorFlow, a product with a column of 1/C: XLA turns it into a
-    reduction fused with what feeds it (`square(x)` is never written), which
-    TF 2.21's XLA runs on CPU 1.4-2.6x faster than its own row reduction.
-    TokenLearner v1.1 at B=32, 28x28x768 goes from about 29 to 23 ms with
-    XLA, and from about 31 to 32-34 ms without it (measured turn by turn as
-    in `benchmarks/token_learner_layer.py`). JAX's newer XLA reduces rows well
-    and runs the product about 2x slower, so other backends take `ops.mean`.
+    On TensorFlow with CPUs only, a product with a column of ones, divided
+    by C: XLA turns the product into a reduction fused with what feeds it
+    (`square(x)` is never written), which TF 2.21's XLA runs on CPU faster
+    than its own row reduction; without XLA it is slightly slower than
+    `ops.mean` (`benchmarks/token_learner_layer.py`, and the README). On
+    GPUs (TF32) and TPUs a float32 matmul may round its inputs, and JAX's
+    newer XLA reduces rows well, so everywhere else it is `ops.mean`.
     """
-    if keras.backend.backend() != "tensorflow":
+    if keras.backend.backend() != "tensorflow" or any(
+        not device.startswith("cpu") for device in keras.distribution.list_devices()
+    ):
         return ops.mean(values, axis=-1, keepdims=True)  # (..., 1)
-    channels = values.shape[-1]
-    averaging = ops.full((channels, 1), 1.0 / channels, dtype=values.dtype)  # (C, 1)
-    return ops.matmul(values, averaging)  # (..., 1)
+    ones = ops.ones((channels, 1), dtype=values.dtype)  # (C, 1)
+    return ops.matmul(values, ones) / channels  # (..., 1)

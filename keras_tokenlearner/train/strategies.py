@@ -52,26 +52,43 @@ def _local_devices():
 # Cloud TPU node (by name, or in a JSON TPU_CONFIG), or TPUs on Google
 # Kubernetes Engine.
 TPU_NAME_VARIABLES = ("TPU_NAME", "TPU_CONFIG", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS")
-# Device files of a TPU attached to this machine (a TPU VM, as Colab's TPU
-# runtimes): /dev/accel* for TPU v2-v4, /dev/vfio/<group> for v5e and later.
-LOCAL_TPU_DEVICES = ("/dev/accel*", "/dev/vfio/[0-9]*")
+# A TPU attached to this machine (a TPU VM, as Colab's TPU runtimes): TPU
+# v2-v4 chips appear as /dev/accel<N>; v5e and later are bound to vfio, in an
+# IOMMU group whose devices carry Google's PCI vendor id.
+ACCEL_DEVICES = "/dev/accel[0-9]*"
+VFIO_GROUPS = "/dev/vfio/[0-9]*"
+IOMMU_GROUP_VENDORS = "/sys/kernel/iommu_groups/{group}/devices/*/vendor"
+GOOGLE_PCI_VENDOR = "0x1ae0"
 
 
 def tpu_address():
     """The `tpu` argument of TPUClusterResolver for this machine, or None.
 
-    `""` where an environment variable names a TPU (Cloud TPU nodes, GKE);
+    In this order: `"local"` for `TPU_NAME=local`; `""` where a variable
+    names a TPU (Cloud TPU nodes, GKE), which the resolver then reads;
     `"grpc://..."` from `COLAB_TPU_ADDR` (Colab's former TPU runtime);
-    `"local"` on a TPU VM (Colab's current TPU runtimes, Cloud TPU VMs),
-    which sets none of those; None where no TPU is visible.
+    `"local"` where a TPU chip is attached (a TPU VM: Colab's TPU runtimes,
+    Cloud TPU VMs); None where no TPU is visible.
     """
+    if os.environ.get("TPU_NAME") == "local":
+        return "local"
     if any(os.environ.get(variable) for variable in TPU_NAME_VARIABLES):
         return ""
     if os.environ.get("COLAB_TPU_ADDR"):
         return "grpc://" + os.environ["COLAB_TPU_ADDR"]
-    if any(glob.glob(pattern) for pattern in LOCAL_TPU_DEVICES):
-        return "local"
-    return None
+    return "local" if _local_tpu_device() else None
+
+
+def _local_tpu_device():
+    """Whether a TPU chip is attached: /dev/accel<N>, or a Google vfio group."""
+    if glob.glob(ACCEL_DEVICES):
+        return True
+    for group in glob.glob(VFIO_GROUPS):
+        for path in glob.glob(IOMMU_GROUP_VENDORS.format(group=os.path.basename(group))):
+            with open(path) as vendor:
+                if vendor.read().strip() == GOOGLE_PCI_VENDOR:
+                    return True
+    return False
 
 
 def _tpu_strategy():
@@ -80,19 +97,31 @@ def _tpu_strategy():
     if address is None:
         raise validation.invalid_value(
             "strategy",
-            "'tpu' only on a machine with a TPU (no TPU_NAME or COLAB_TPU_ADDR "
-            "variable, and no /dev/accel* or /dev/vfio/<group> device)",
+            "'tpu' only on a machine with a TPU (none of TPU_NAME, TPU_CONFIG, "
+            "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS or COLAB_TPU_ADDR is set, and no "
+            "TPU device is attached)",
             "tpu",
         )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        raise validation.invalid_value(
-            "strategy", f"'tpu' only where the TPU {address!r} is reachable ({error})", "tpu"
-        ) from None
+    except Exception as error:  # TF's cloud client raises OSError, ValueError, OpError...
+        raise _unreachable_tpu(address, error) from None
     return tf.distribute.TPUStrategy(resolver)
+
+
+def _unreachable_tpu(address, error):
+    """The ValueError for a TPU that was found but could not be started."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if "ConfigureDistributedTPU" in str(error):  # TPU ops missing from this build
+        reason = "this TensorFlow has no TPU support; install its TPU build (tensorflow-tpu)"
+    if not address:
+        address = next(f"{name}={os.environ[name]}" for name in TPU_NAME_VARIABLES
+                       if os.environ.get(name))
+    return validation.invalid_value(
+        "strategy", f"'tpu' only where the TPU ({address}) is reachable: {reason}", "tpu"
+    )
 
 
 def make_strategy(name):

@@ -139,8 +139,8 @@ def normalized_dense(inputs, norm, dense):
     scaled_kernel = norm.gamma[:, None] * dense.kernel  # (C, units)
     centered_kernel = scaled_kernel - ops.mean(scaled_kernel, axis=0)  # (C, units)
     channels = dense.kernel.shape[0]  # C, known even where the input's last axis is not
-    mean = _row_mean(inputs, channels)  # (..., 1)
-    variance = _row_mean(ops.square(inputs), channels) - ops.square(mean)  # (..., 1)
+    mean, mean_of_squares = _row_moments(inputs, channels)  # each (..., 1)
+    variance = mean_of_squares - ops.square(mean)  # (..., 1)
     inverse_std = ops.rsqrt(ops.maximum(variance, 0.0) + norm.epsilon)  # (..., 1)
     projected = ops.matmul(inputs, centered_kernel)  # (..., units)
     offset = ops.matmul(norm.beta, dense.kernel)  # (units,)
@@ -150,20 +150,21 @@ def normalized_dense(inputs, norm, dense):
     return dense.activation(outputs)  # Keras's `linear` when the Dense has none
 
 
-def _row_mean(values, channels):
-    """The mean over the last axis (of size `channels`), kept: (..., C) -> (..., 1).
+def _row_moments(values, channels):
+    """E[x] and E[x^2] over the last axis (of size `channels`), kept: (..., 1) each.
 
-    On TensorFlow with CPUs only, a product with a column of ones, divided
-    by C: XLA turns the product into a reduction fused with what feeds it
+    On TensorFlow with CPUs only, products with a column of ones, divided
+    by C: XLA turns each product into a reduction fused with what feeds it
     (`square(x)` is never written), which TF 2.21's XLA runs on CPU faster
     than its own row reduction; without XLA it is slightly slower than
     `ops.mean` (`benchmarks/token_learner_layer.py`, and the README). On
     GPUs (TF32) and TPUs a float32 matmul may round its inputs, and JAX's
     newer XLA reduces rows well, so everywhere else it is `ops.mean`.
     """
+    squares = ops.square(values)  # (..., C)
     if keras.backend.backend() != "tensorflow" or any(
         not device.startswith("cpu") for device in keras.distribution.list_devices()
     ):
-        return ops.mean(values, axis=-1, keepdims=True)  # (..., 1)
+        return tuple(ops.mean(x, axis=-1, keepdims=True) for x in (values, squares))  # (..., 1)
     ones = ops.ones((channels, 1), dtype=values.dtype)  # (C, 1)
-    return ops.matmul(values, ones) / channels  # (..., 1)
+    return tuple(ops.matmul(x, ones) / channels for x in (values, squares))  # (..., 1)

@@ -127,27 +127,43 @@ def normalized_dense(inputs, norm, dense):
     float32 compute only; other dtypes (and quantized Dense kernels) take the
     plain path, where the subtraction would lose too many digits.
     """
-    foldable = (
-        norm.compute_dtype == "float32" and dense.compute_dtype == "float32"
-        and getattr(dense, "quantization_mode", None) is None
+    if not can_fold(inputs, norm, dense):
+        return dense(norm(inputs))
+    outputs = normalized_matmul(inputs, norm, dense.kernel)  # (..., units)
+    if dense.use_bias:
+        outputs = outputs + dense.bias
+    return dense.activation(outputs)  # Keras's `linear` when the Dense has none
+
+
+def can_fold(inputs, norm, layer):
+    """Whether `normalized_matmul` may stand in for `norm` then `layer`'s kernel.
+
+    Only in float32 compute, for a LayerNorm over the last axis with both
+    gamma and beta, and a kernel that is not quantized.
+    """
+    return (
+        norm.compute_dtype == "float32" and layer.compute_dtype == "float32"
+        and getattr(layer, "quantization_mode", None) is None
         and norm.center and norm.scale and not getattr(norm, "rms_scaling", False)
         and [axis % len(inputs.shape) for axis in norm.axis] == [len(inputs.shape) - 1]
     )
-    if not foldable:
-        return dense(norm(inputs))
+
+
+def normalized_matmul(inputs, norm, kernel):
+    """`norm(inputs) @ kernel` in float32, without writing `norm(inputs)`.
+
+    `kernel` is `(C, units)`; see `normalized_dense` for the algebra. Check
+    `can_fold` first.
+    """
     inputs = ops.cast(inputs, "float32")
-    scaled_kernel = norm.gamma[:, None] * dense.kernel  # (C, units)
+    scaled_kernel = norm.gamma[:, None] * kernel  # (C, units)
     centered_kernel = scaled_kernel - ops.mean(scaled_kernel, axis=0)  # (C, units)
-    channels = dense.kernel.shape[0]  # C, known even where the input's last axis is not
+    channels = kernel.shape[0]  # C, known even where the input's last axis is not
     mean, mean_of_squares = _row_moments(inputs, channels)  # each (..., 1)
     variance = mean_of_squares - ops.square(mean)  # (..., 1)
     inverse_std = ops.rsqrt(ops.maximum(variance, 0.0) + norm.epsilon)  # (..., 1)
     projected = ops.matmul(inputs, centered_kernel)  # (..., units)
-    offset = ops.matmul(norm.beta, dense.kernel)  # (units,)
-    if dense.use_bias:
-        offset = offset + dense.bias
-    outputs = projected * inverse_std + offset  # (..., units)
-    return dense.activation(outputs)  # Keras's `linear` when the Dense has none
+    return projected * inverse_std + ops.matmul(norm.beta, kernel)  # (..., units)
 
 
 def _row_moments(values, channels):

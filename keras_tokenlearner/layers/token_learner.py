@@ -6,12 +6,14 @@ import keras
 from keras import ops
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.layers import mlp
 from keras_tokenlearner.layers import shapes
 from keras_tokenlearner.layers.mlp import MLP
 from keras_tokenlearner.layers.mlp import layer_norm
 
 VERSIONS = ("1.0", "1.1")
 NUM_CONVOLUTIONS = 4  # Version 1.0: three 3x3 convolutions with GELU, one without.
+KERNEL_SIZE = 3
 
 
 @keras.saving.register_keras_serializable(package="keras_tokenlearner")
@@ -36,7 +38,10 @@ class TokenLearner(keras.layers.Layer):
     convolutions to `num_tokens` channels (no bias, GELU after each), a fourth
     3x3 convolution, a sigmoid, then sum pooling (`use_sum_pooling=True`) or
     mean pooling of input x map. It needs a 2-D grid: a `(B, N, C)` input must
-    have a known, perfect-square `N`.
+    have a known, perfect-square `N`. In float32 the LayerNorm is folded into
+    the first convolution, which runs as one matmul with all nine kernel
+    slices and a shifted sum: the same math, far faster than a convolution
+    to so few channels.
 
     Softmax, sigmoid and pooling sums run in float32 under mixed precision.
 
@@ -114,7 +119,7 @@ class TokenLearner(keras.layers.Layer):
         """A bias-free 3x3 convolution to `num_tokens` channels (version 1.0)."""
         return keras.layers.Conv2D(
             self.num_tokens,
-            kernel_size=3,
+            kernel_size=KERNEL_SIZE,
             padding="same",
             use_bias=False,
             kernel_initializer="lecun_normal",  # Flax Conv default.
@@ -150,27 +155,46 @@ class TokenLearner(keras.layers.Layer):
             convolution.build(grid_shape)
             grid_shape = grid_shape[:-1] + (self.num_tokens,)
 
-    def _logits_v10(self, normed, input_shape):
+    def _logits_v10(self, inputs):
         """Convolutional attention logits of version 1.0: (..., N, S)."""
-        _, height, width, channels = self._grid_shape(input_shape)
-        shape = ops.shape(normed)
-        if len(input_shape) == 3:
-            grid = ops.reshape(normed, (-1, height, width, channels))  # (B, h, h, C)
+        _, height, width, channels = self._grid_shape(inputs.shape)
+        shape = ops.shape(inputs)
+        if len(inputs.shape) == 3:
+            grid = ops.reshape(inputs, (-1, height, width, channels))  # (B, h, h, C)
         else:
-            grid = ops.reshape(normed, (-1, shape[-3], shape[-2], channels))  # (B*T, H, W, C)
-        for convolution in self.convolutions[:-1]:
+            grid = ops.reshape(inputs, (-1, shape[-3], shape[-2], channels))  # (B*T, H, W, C)
+        grid = ops.gelu(self._normalized_first_convolution(grid), approximate=True)
+        for convolution in self.convolutions[1:-1]:
             grid = ops.gelu(convolution(grid), approximate=True)
         grid = self.convolutions[-1](grid)  # (B*T, H, W, S)
-        if len(input_shape) == 5:
+        if len(inputs.shape) == 5:
             return ops.reshape(grid, (shape[0], shape[1], -1, self.num_tokens))  # (B, T, H*W, S)
         return ops.reshape(grid, (shape[0], -1, self.num_tokens))  # (B, N, S)
+
+    def _normalized_first_convolution(self, grid):
+        """The first convolution of the normalized grid: (B', H, W, C) -> (B', H, W, S).
+
+        In float32 (`mlp.can_fold`), one matmul of the raw grid with the nine
+        (C, S) slices of the 3x3 kernel side by side, the LayerNorm folded in
+        (`mlp.normalized_matmul`), then each slice's products shifted into
+        place and summed (`_shifted_sum`). The sums are the convolution's,
+        but a convolution from C channels to as few as S = 8 runs far below
+        the matmul rate, where a (C, 9 S) matmul does not.
+        """
+        convolution = self.convolutions[0]
+        if not mlp.can_fold(grid, self.norm, convolution):
+            return convolution(self.norm(grid))
+        kernel = ops.transpose(convolution.kernel, (2, 0, 1, 3))  # (C, 3, 3, S)
+        kernel = ops.reshape(kernel, (kernel.shape[0], -1))  # (C, 9 S)
+        products = mlp.normalized_matmul(grid, self.norm, kernel)  # (B', H, W, 9 S)
+        return _shifted_sum(products, self.num_tokens)
 
     def call(self, inputs, training=None, return_attention_maps=False):
         features = shapes.flatten_spatial(inputs)  # (B, N, C) or (B, T, N, C)
         if self.version == "1.1":
             logits = self.attention_mlp(features, training=training, norm=self.norm)  # (..., N, S)
         else:
-            logits = self._logits_v10(self.norm(inputs), inputs.shape)  # (..., N, S)
+            logits = self._logits_v10(inputs)  # (..., N, S)
         logits = ops.cast(ops.swapaxes(logits, -1, -2), "float32")  # (..., S, N)
         if self.version == "1.1":
             maps = ops.softmax(logits, axis=-1)  # (..., S, N), rows sum to 1
@@ -213,3 +237,26 @@ class TokenLearner(keras.layers.Layer):
             epsilon=self.epsilon,
         )
         return config
+
+
+def _shifted_sum(products, channels):
+    """A "same" 3x3 convolution from the products of each kernel offset.
+
+    `products[b, i, j, (u, v, s)]` is `x[b, i, j] @ kernel[u, v, :, s]`; the
+    convolution is `output[b, i, j, s] = sum over u, v of products[b, i + u - 1,
+    j + v - 1, (u, v, s)]`, with zero outside the grid (the zero padding).
+    (B', H, W, 9 S) -> (B', H, W, S).
+    """
+    shape = ops.shape(products)
+    height, width, pad = shape[1], shape[2], KERNEL_SIZE // 2
+    products = ops.reshape(
+        products, (-1, height, width, KERNEL_SIZE, KERNEL_SIZE, channels)
+    )  # (B', H, W, 3, 3, S)
+    padded = ops.pad(
+        products, ((0, 0), (pad, pad), (pad, pad), (0, 0), (0, 0), (0, 0))
+    )  # (B', H + 2, W + 2, 3, 3, S)
+    return sum(
+        padded[:, row : row + height, column : column + width, row, column]  # (B', H, W, S)
+        for row in range(KERNEL_SIZE)
+        for column in range(KERNEL_SIZE)
+    )

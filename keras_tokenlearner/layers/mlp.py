@@ -129,9 +129,8 @@ def normalized_dense(inputs, norm, dense):
     """
     if not can_fold(inputs, norm, dense):
         return dense(norm(inputs))
-    outputs = normalized_matmul(inputs, norm, dense.kernel)  # (..., units)
-    if dense.use_bias:
-        outputs = outputs + dense.bias
+    bias = dense.bias if dense.use_bias else None
+    outputs = normalized_matmul(inputs, norm, dense.kernel, bias)  # (..., units)
     return dense.activation(outputs)  # Keras's `linear` when the Dense has none
 
 
@@ -149,11 +148,11 @@ def can_fold(inputs, norm, layer):
     )
 
 
-def normalized_matmul(inputs, norm, kernel):
-    """`norm(inputs) @ kernel` in float32, without writing `norm(inputs)`.
+def normalized_matmul(inputs, norm, kernel, bias=None):
+    """`norm(inputs) @ kernel (+ bias)` in float32, without writing `norm(inputs)`.
 
-    `kernel` is `(C, units)`; see `normalized_dense` for the algebra. Check
-    `can_fold` first.
+    `kernel` is `(C, units)`, `bias` `(units,)` or None; see `normalized_dense`
+    for the algebra. Check `can_fold` first.
     """
     inputs = ops.cast(inputs, "float32")
     scaled_kernel = norm.gamma[:, None] * kernel  # (C, units)
@@ -163,7 +162,10 @@ def normalized_matmul(inputs, norm, kernel):
     variance = mean_of_squares - ops.square(mean)  # (..., 1)
     inverse_std = ops.rsqrt(ops.maximum(variance, 0.0) + norm.epsilon)  # (..., 1)
     projected = ops.matmul(inputs, centered_kernel)  # (..., units)
-    return projected * inverse_std + ops.matmul(norm.beta, kernel)  # (..., units)
+    offset = ops.matmul(norm.beta, kernel)  # (units,)
+    if bias is not None:
+        offset = offset + bias
+    return projected * inverse_std + offset  # (..., units)
 
 
 def _row_moments(values, channels):

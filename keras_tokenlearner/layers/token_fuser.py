@@ -51,7 +51,10 @@ class TokenFuser(keras.layers.Layer):
     Steps: optional LayerNorm of the tokens, a Dense layer that mixes the
     token axis (initialised to zero), optional LayerNorm; then mixing weights
     `sigmoid(MLP(LayerNorm(original)))` of shape `(..., N, S)`; the output is
-    `mix @ tokens`, then dropout.
+    `mix @ tokens`, then dropout. In float32 the LayerNorm of `original` is
+    folded into the MLP's first Dense (`layers.mlp.normalized_dense`), as in
+    TokenLearner: the same math without a normalized copy of `original`,
+    the variance as E[x^2] - E[x]^2, as the authors' Flax LayerNorm.
 
     The output has the same shape and rank as `original`; the caller adds the
     residual (`original + fuser(tokens, original)`). Because the token-mixing
@@ -162,8 +165,8 @@ class TokenFuser(keras.layers.Layer):
         mixed_tokens = self._mix_tokens(tokens)  # (..., S, C)
         flat_original = shapes.flatten_spatial(original)  # (..., N, C)
         mix_logits = self.mixing_mlp(
-            self.original_norm(flat_original), training=training
-        )  # (..., N, S)
+            flat_original, training=training, norm=self.original_norm
+        )  # (..., N, S), the LayerNorm folded in as in TokenLearner
         mix = ops.sigmoid(ops.cast(mix_logits, "float32"))  # (..., N, S)
         fused = ops.matmul(mix, ops.cast(mixed_tokens, "float32"))  # (..., N, C)
         fused = self.dropout(ops.cast(fused, self.compute_dtype), training=training)

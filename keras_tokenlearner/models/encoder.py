@@ -5,6 +5,8 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
+import contextlib
+
 import keras
 
 from keras_tokenlearner import validation
@@ -24,18 +26,38 @@ STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
 class EncoderModel(keras.Model):
     """Config handling shared by ViT and VideoViT (functional subclasses).
 
-    The subclass builds its graph in `__init__` and stores its constructor
-    arguments in `self.arguments`. `get_config` returns them, and
-    `from_config` calls the constructor, so a `.keras` file reloads as the
-    same class with the same layers.
+    The subclass builds its graph in `__init__` (inside `dtype_policy_scope`)
+    and stores its constructor arguments in `self.arguments` and the name of
+    its layers' dtype policy in `self.policy_name`. `get_config` returns
+    them, and `from_config` calls the constructor, so a `.keras` file
+    reloads as the same class with the same layers and the same policy
+    (a mixed_bfloat16 model stays mixed_bfloat16 whatever the global policy
+    is when it is loaded).
     """
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, **self.arguments}
+        return {
+            "name": self.name, "trainable": self.trainable, "dtype": self.policy_name,
+            **self.arguments,
+        }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+@contextlib.contextmanager
+def dtype_policy_scope(policy):
+    """Layers created inside get `policy` (a name, a `DTypePolicy`, or None
+    for the global policy); yields the policy's name. The global policy is
+    restored on exit."""
+    previous = keras.config.dtype_policy()
+    try:
+        if policy is not None:
+            keras.config.set_dtype_policy(policy)
+        yield keras.config.dtype_policy().name
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def constructor_arguments(local_variables):
@@ -165,6 +187,20 @@ def encoder_stack(x, layout, arguments):
             x, _ = _learn_tokens(x, layout, arguments["hidden_dim"], token_learner)
         x = block(x)
     return x
+
+
+def stem_and_encode(input_shape, input_name, convolution, patch_size, stem_name, arguments):
+    """The model's input, its strided-convolution stem (`Conv2D` patches or
+    `Conv3D` tubelets of `patch_size`) and `encode`: (input, outputs)."""
+    inputs = keras.Input(input_shape, name=input_name)  # (B, [T,] H, W, C)
+    patch_grid = convolution(
+        arguments["hidden_dim"],
+        patch_size,
+        strides=patch_size,
+        kernel_initializer=STEM_INITIALIZER,
+        name=stem_name,
+    )(inputs)  # (B, [T',] h, w, D)
+    return inputs, encode(patch_grid, arguments)
 
 
 def encode(patch_grid, arguments):

@@ -33,7 +33,8 @@ class ViT(encoder.EncoderModel):
         token_learner_index: int in [0, num_layers) or None.
         use_token_fuser: bool. Defaults to False.
         token_learner_version: `"1.1"` or `"1.0"`.
-        **kwargs: `name`, `trainable`.
+        **kwargs: `name`, `trainable`, `dtype` (the layers' dtype policy;
+            defaults to the global one).
 
     Layers are named `patch_embedding`, `position_embedding`, `block_{i}`,
     `token_learner` (or `token_learner_{i}` and `token_fuser_{i}`),
@@ -70,14 +71,9 @@ class ViT(encoder.EncoderModel):
         patch_size = validation.check_positive_int("patch_size", patch_size)
         image_shape = checked["image_shape"]
         encoder.check_divisible("image_shape", image_shape[:2], (patch_size,) * 2, "patch_size")
-        images = keras.Input(image_shape, name="images")
-        patch_grid = keras.layers.Conv2D(
-            checked["hidden_dim"],
-            patch_size,
-            strides=patch_size,
-            kernel_initializer=encoder.STEM_INITIALIZER,
-            name="patch_embedding",
-        )(images)  # (B, h, w, D)
-        outputs = encoder.encode(patch_grid, checked)
+        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)) as policy_name:
+            images, outputs = encoder.stem_and_encode(
+                image_shape, "images", keras.layers.Conv2D, patch_size, "patch_embedding", checked
+            )
         super().__init__(images, outputs, name=kwargs.pop("name", "vit"), **kwargs)
-        self.arguments = arguments
+        self.arguments, self.policy_name = arguments, policy_name

@@ -62,14 +62,10 @@ class VideoViT(encoder.EncoderModel):
         encoder.check_divisible(
             "image_shape", image_shape[:2], tubelet_size[1:], "tubelet_size[1:]"
         )
-        videos = keras.Input((num_frames,) + image_shape, name="videos")
-        patch_grid = keras.layers.Conv3D(
-            checked["hidden_dim"],
-            tubelet_size,
-            strides=tubelet_size,
-            kernel_initializer=encoder.STEM_INITIALIZER,
-            name="tubelet_embedding",
-        )(videos)  # (B, T', h, w, D)
-        outputs = encoder.encode(patch_grid, checked)
+        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)) as policy_name:
+            videos, outputs = encoder.stem_and_encode(
+                (num_frames,) + image_shape, "videos", keras.layers.Conv3D, tubelet_size,
+                "tubelet_embedding", checked,
+            )
         super().__init__(videos, outputs, name=kwargs.pop("name", "video_vit"), **kwargs)
-        self.arguments = arguments
+        self.arguments, self.policy_name = arguments, policy_name

@@ -149,7 +149,7 @@ def create_model(name, /, **overrides):
     arguments = model_arguments(name)
     model_class = ZOO[name][0]
     accepted = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
-    accepted |= {"name", "trainable"}
+    accepted |= {"name", "trainable", "dtype"}
     for key in overrides:
         if key not in accepted:
             close = difflib.get_close_matches(key, accepted, n=3, cutoff=0.6)

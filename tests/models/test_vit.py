@@ -1,5 +1,6 @@
 """ViT and VideoViT: shapes, token counts, training, reload, errors."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -61,10 +62,12 @@ def test_video_fuser_keeps_the_token_count():
 @pytest.mark.parametrize("name", TEST_ENTRIES)
 def test_forward_is_finite(name):
     model = ktl.create_model(name)
+    testing.randomize_weights(model, scale=0.3)  # the zero-initialised head gives zeros
     x = make_input(model, batch_size=3)
-    logits = model(x, training=True)
+    logits = testing.to_numpy(model(x, training=True))
     assert logits.shape == (3, 10)
-    assert np.all(np.isfinite(testing.to_numpy(logits)))
+    assert np.all(np.isfinite(logits))
+    assert np.ptp(logits, axis=0).min() > 0  # the examples' logits differ
 
 
 @pytest.mark.parametrize("name", TEST_ENTRIES)
@@ -81,6 +84,26 @@ def test_keras_file_reload_gives_same_class_and_outputs(name, tmp_path):
     testing.randomize_weights(model, scale=0.1)
     restored = testing.assert_keras_file_round_trip(model, make_input(model), tmp_path)
     assert restored.get_config() == model.get_config()
+
+
+def test_mixed_precision_model_reloads_with_its_policy(tmp_path):
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    model = small_vit(num_tokens=3)
+    keras.config.set_dtype_policy("float32")
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    for name in ("patch_embedding", "block_0", "token_learner", "head"):
+        assert restored.get_layer(name).compute_dtype == "bfloat16", name
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_dtype_argument_sets_the_model_policy_and_leaves_the_global_one():
+    model = small_vit(num_tokens=3, dtype="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    assert model.get_config()["dtype"] == "mixed_bfloat16"
+    assert model.get_layer("block_1").compute_dtype == "bfloat16"
+    assert model.get_layer("block_1").variable_dtype == "float32"
+    assert small_vit().get_layer("block_1").compute_dtype == "float32"
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,13 @@
 `export_saved_model(model, "exports/digits")` writes
 `exports/digits/1/saved_model.pb` + `variables/`, atomically. Signatures:
 
-* `serving_default`: raw uint8 images `(None, H, W, 3)` of any size (videos:
-  `(None, T, H, W, 3)`). The training preprocessing (resize, scale to
-  [-1, 1]) is baked in. Outputs, by name: `probabilities` `(None, C)`,
-  `top_k_ids` `(None, k)` int32, `top_k_scores` `(None, k)` and, when class
-  names are given, `top_k_labels` `(None, k)` strings (a lookup table inside
-  the model).
+* `serving_default`: raw uint8 images `(None, H, W, channels)` of any size,
+  with the model's own channels (3, RGB, for every model the trainer
+  builds; videos: `(None, T, H, W, channels)`). The training preprocessing
+  (resize, scale to [-1, 1]) is baked in. Outputs, by name:
+  `probabilities` `(None, C)` for C classes, `top_k_ids` `(None, k)` int32,
+  `top_k_scores` `(None, k)` and, when class names are given,
+  `top_k_labels` `(None, k)` strings (a lookup table inside the model).
 * `serving_preprocessed`: the same outputs from already-preprocessed float32
   input of the model's own shape.
 
@@ -46,6 +47,13 @@ def _check_model(model):
             "model", "images (H, W, C) or videos (T, H, W, C) of fixed size as input",
             input_shape,
         )
+    output_shape = tuple(model.outputs[0].shape)
+    no_head = getattr(model, "arguments", {}).get("num_classes", 1) is None  # zoo models
+    if len(output_shape) != 2 or no_head:
+        raise validation.invalid_value(
+            "model", "a classifier with (batch, num_classes) logits (a model built with "
+            "num_classes set)", f"{model.name} with outputs of shape {output_shape}",
+        )
     return input_shape
 
 
@@ -65,6 +73,8 @@ def _labels_table(tf, class_names, num_classes):
     if class_names is None:
         return None
     class_names = list(class_names)
+    if not all(isinstance(name, str) for name in class_names):
+        raise validation.invalid_value("class_names", "a list of strings", class_names)
     if len(class_names) != num_classes:
         raise validation.invalid_value(
             "class_names", f"{num_classes} names, one per class", len(class_names)
@@ -88,7 +98,7 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
     labels_table = _labels_table(tf, class_names, num_classes)
     if labels_table is not None:
         archive.track(labels_table)
-    raw_shape = (None,) + input_shape[:-3] + (None, None, 3)  # any image size
+    raw_shape = (None,) + input_shape[:-3] + (None, None, input_shape[-1])  # any size
 
     raw_spec = tf.TensorSpec(raw_shape, tf.uint8, name="images")
     preprocessed_spec = tf.TensorSpec((None,) + input_shape, tf.float32, name="images")
@@ -112,7 +122,9 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
     """Writes `export_dir/<version>/` atomically; returns that path.
 
     Args:
-        model: a built Keras model with a fixed input shape (e.g. a zoo model).
+        model: a built Keras classifier with a fixed input shape and
+            `(batch, num_classes)` logits (e.g. a zoo model with
+            `num_classes` set).
         export_dir: the model's base path, as TF Serving's `--model_base_path`.
         version: positive int, the version folder TF Serving loads.
         class_names: optional list of C label strings; adds `top_k_labels`

@@ -129,12 +129,38 @@ def test_refuses_to_overwrite_a_version(model, exported):
     assert again == exported
 
 
-def test_video_model_exports(tmp_path):
+def test_video_model_export_matches_keras(tmp_path):
     model = ktl.create_model("vivit_test_patch4_tokenlearner")
+    testing.randomize_weights(model, scale=0.2)  # a fresh head gives uniform probabilities
     path = export.export_saved_model(model, str(tmp_path), version=3)
     clips = np.random.default_rng(0).integers(0, 256, (2, 4, 18, 18, 3), dtype=np.uint8)
     outputs = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(clips))
-    assert outputs["probabilities"].shape == (2, 10) and "top_k_labels" not in outputs
+    expected = tf.nn.softmax(model(data.preprocess(clips, model.input.shape[-3:])))  # (2, 10)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected.numpy(), atol=1e-5)
+    assert np.ptp(expected.numpy()) > 1e-3  # not uniform, so the comparison means something
+    assert "top_k_labels" not in outputs
+
+
+def test_gray_model_takes_gray_raw_images(tmp_path):
+    model = ktl.ViT((8, 8, 1), 4, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=8,
+                    num_classes=3)
+    testing.randomize_weights(model, scale=0.3)
+    path = export.export_saved_model(model, str(tmp_path))
+    images = np.random.default_rng(1).integers(0, 256, (2, 10, 12, 1), dtype=np.uint8)
+    outputs = tf.saved_model.load(path).signatures["serving_default"](images=tf.constant(images))
+    expected = tf.nn.softmax(model(data.preprocess(images, (8, 8, 1))))  # (2, 3)
+    np.testing.assert_allclose(outputs["probabilities"].numpy(), expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("num_classes", [None, "sequence"])
+def test_model_without_class_logits_is_a_clear_error(num_classes, tmp_path):
+    if num_classes is None:
+        model = ktl.create_model("vit_test_patch4", num_classes=None)  # pooled features
+    else:
+        inputs = keras.Input((8, 8, 3))
+        model = keras.Model(inputs, keras.layers.Reshape((64, 3))(inputs), name="sequence")
+    with pytest.raises(ValueError, match=r"`model`.*a classifier.*Received: model="):
+        export.export_saved_model(model, str(tmp_path))
 
 
 def test_killed_export_leaves_no_version(tmp_path):
@@ -180,3 +206,8 @@ def test_token_learner_with_unknown_sizes_in_a_saved_model(tmp_path):
         x = testing.random_array(shape)
         served = loaded.serve(tf.constant(x)).numpy()
         np.testing.assert_allclose(served, model(x).numpy(), atol=1e-5)
+
+
+def test_class_names_must_be_strings(model, tmp_path):
+    with pytest.raises(ValueError, match=r"`class_names`. Expected a list of strings"):
+        export.export_saved_model(model, str(tmp_path), class_names=list(range(10)))

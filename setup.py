@@ -32,6 +32,7 @@ setup(
         "tensorflow-datasets>=4.9,<5",
         "importlib_resources",  # imported lazily by tensorflow-datasets 4.9
         "scikit-learn>=1.3",  # ships the embedded `digits` data
+        "scipy>=1.10",  # ndimage.zoom upsamples the embedded digits
     ],
     extras_require={
         "cpu": [f"tensorflow-cpu=={TENSORFLOW}", "tensorboard"],

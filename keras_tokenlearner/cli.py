@@ -14,6 +14,8 @@ import dataclasses
 import os
 import sys
 
+from keras_tokenlearner import validation
+
 COMMANDS = ("train", "export", "demo")
 EXPORT_FORMATS = ("saved_model", "onnx", "litert")
 
@@ -97,7 +99,7 @@ def _export(args):
     from keras_tokenlearner import export
 
     if not os.path.isfile(args.model_path):
-        raise ValueError(f"No model file at --model-path {args.model_path!r}.")
+        raise validation.invalid_value("model_path", "an existing .keras file", args.model_path)
     model = keras.models.load_model(args.model_path)
     if args.format == "onnx":
         path = export.export_onnx(model, args.out)

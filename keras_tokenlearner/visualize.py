@@ -10,6 +10,7 @@ paper (each row: the image, then one heat map per token);
 import keras
 import numpy as np
 
+from keras_tokenlearner import validation
 from keras_tokenlearner.layers import TokenLearner
 
 
@@ -19,7 +20,7 @@ def _token_learner(model, layer_name):
     for layer in model.layers:
         if isinstance(layer, TokenLearner):
             return layer
-    raise ValueError(f"Model {model.name!r} has no TokenLearner layer.")
+    raise validation.invalid_value("model", "a model with a TokenLearner layer", model.name)
 
 
 def attention_maps(model, inputs, layer_name=None):

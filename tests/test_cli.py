@@ -18,6 +18,8 @@ def test_demo_reports_positions_and_tokens(capsys):
         (["demo", "--num-tokens", "0"], "num_tokens=0"),
         (["demo", "--image-size", "30"], "image_size=30"),
         (["demo", "--version", "3"], "version='3'"),
+        (["export", "--model-path", "missing.keras", "--out", "exports"],
+         "`model_path`. Expected an existing .keras file. Received: model_path='missing.keras'"),
     ],
 )
 def test_bad_input_prints_error_without_traceback(argv, message, capsys):

@@ -1,6 +1,7 @@
 """Attention maps from a model, and the figures drawn from them."""
 
 import numpy as np
+import pytest
 
 import keras_tokenlearner as ktl
 from keras_tokenlearner import visualize
@@ -26,3 +27,9 @@ def test_video_maps_and_figures(tmp_path):
     visualize.plot_attention_grid(clips[:, 0], image_maps, path=str(tmp_path / "grid.png"))
     for name in ("video.png", "video.gif", "grid.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_a_model_without_token_learner_is_a_clear_error():
+    model = ktl.create_model("vit_test_patch4")
+    with pytest.raises(ValueError, match=r"`model`.*a TokenLearner layer.*Received: model="):
+        visualize.attention_maps(model, testing.random_array((1, 16, 16, 3)))

@@ -22,6 +22,7 @@ class PositionEmbedding(keras.layers.Layer):
     """
 
     def build(self, input_shape):
+        input_shape = _check_sequence_shape(input_shape)
         _, length, width = input_shape
         if length is None or width is None:
             raise validation.invalid_value(
@@ -52,6 +53,9 @@ class ClassToken(keras.layers.Layer):
     """
 
     def build(self, input_shape):
+        input_shape = _check_sequence_shape(input_shape)
+        if input_shape[-1] is None:
+            raise validation.invalid_value("inputs", "a known width", input_shape)
         self.token = self.add_weight(
             shape=(1, 1, input_shape[-1]), initializer="zeros", name="token"
         )
@@ -65,3 +69,13 @@ class ClassToken(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         length = None if input_shape[1] is None else input_shape[1] + 1
         return (input_shape[0], length, input_shape[2])
+
+
+def _check_sequence_shape(input_shape):
+    """The (batch, length, width) shape of a token sequence, or a ValueError."""
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise validation.invalid_value(
+            "inputs", "a (batch, length, width) token sequence", input_shape
+        )
+    return input_shape

@@ -70,6 +70,8 @@ class MLP(keras.layers.Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
+        if input_shape[-1] is None:
+            raise validation.invalid_value("inputs", "a known last axis (channels)", input_shape)
         self.hidden.build(input_shape)
         self.output_dense.build(input_shape[:-1] + (self.hidden_dim,))
 

@@ -5,6 +5,8 @@ embedding is resized bilinearly over the patch grid; every other weight is
 independent of the resolution and is copied as is.
 """
 
+import math
+
 import keras
 from keras import ops
 
@@ -36,7 +38,14 @@ def resize_position_embedding(embedding, source_grid, target_grid, num_prefix_to
         raise validation.invalid_value(
             "target_grid", f"the same rank and frames as source_grid={source_grid}", target_grid
         )
+    validation.check_non_negative_int("num_prefix_tokens", num_prefix_tokens)
     embedding = ops.convert_to_tensor(embedding)
+    rows = num_prefix_tokens + math.prod(source_grid)
+    if len(embedding.shape) != 2 or embedding.shape[0] != rows:
+        raise validation.invalid_value(
+            "embedding", f"an array of shape (num_prefix_tokens + prod(source_grid) = {rows}, "
+            "width)", tuple(embedding.shape),
+        )
     width = embedding.shape[-1]
     prefix, grid = embedding[:num_prefix_tokens], embedding[num_prefix_tokens:]
     grid = ops.reshape(grid, (-1,) + source_grid[-2:] + (width,))  # (T, h, w, D)

@@ -73,6 +73,11 @@ class TrainConfig:
         validation.check_rate("warmup_fraction", self.warmup_fraction)
         validation.check_positive_float("clip_norm", self.clip_norm)
         validation.check_choice("strategy", self.strategy, STRATEGIES)
+        for name in ("model", "dataset"):
+            if not isinstance(getattr(self, name), str):
+                raise validation.invalid_value(name, "a string", getattr(self, name))
+        for name in ("jit_compile", "mixed_precision", "export", "verbose"):
+            validation.check_bool(name, getattr(self, name))
         validation.check_non_negative_int("seed", self.seed)
         self._validate_model_overrides()
         validation.check_non_negative_float("weight_decay", self.weight_decay)

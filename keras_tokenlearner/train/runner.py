@@ -1,6 +1,5 @@
 """`train(config)`: data, model, strategy, loop, checkpoints, logs, metrics."""
 
-import csv
 import dataclasses
 import json
 import math
@@ -21,6 +20,7 @@ from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import recipe
 from keras_tokenlearner.train import strategies
 from keras_tokenlearner.train.config import TrainConfig
+from keras_tokenlearner.train.logs import Logs
 
 
 @dataclasses.dataclass
@@ -126,36 +126,6 @@ def restore(run):
     elif run.config.verbose:
         print(f"Resuming from {path} (step {step}).")
     return step
-
-
-class Logs:
-    """CSV and TensorBoard logs, written by the chief only."""
-
-    def __init__(self, workdir, enabled):
-        self.enabled = enabled
-        if not enabled:
-            return
-        os.makedirs(workdir, exist_ok=True)
-        path = os.path.join(workdir, "log.csv")
-        is_new = not os.path.exists(path)
-        self.csv_file = open(path, "a", newline="")
-        self.csv = csv.writer(self.csv_file)
-        if is_new:
-            self.csv.writerow(["step", "epoch", "loss", "learning_rate"])
-        self.summary = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
-
-    def write(self, step, epoch, loss, learning_rate):
-        if not self.enabled:
-            return
-        self.csv.writerow([step, epoch, f"{loss:.6f}", f"{learning_rate:.6g}"])
-        with self.summary.as_default(step=step):
-            tf.summary.scalar("loss", loss)
-            tf.summary.scalar("learning_rate", learning_rate)
-
-    def close(self):
-        if self.enabled:
-            self.csv_file.close()
-            self.summary.close()
 
 
 def _learning_rate(optimizer):
@@ -283,6 +253,10 @@ def train(config=None, **fields):
     checkpoint written with other settings (model, seed, learning rate, ...)
     is refused with a ValueError that names the setting.
     """
+    if config is not None and fields:
+        raise validation.invalid_value(
+            "fields", "none when a TrainConfig is given (set them on the config)", fields
+        )
     config = (config or TrainConfig(**fields)).with_workdir()
     started = time.perf_counter()
     previous_policy = keras.config.dtype_policy()

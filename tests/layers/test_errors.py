@@ -6,6 +6,8 @@ import pytest
 
 from keras_tokenlearner import TokenFuser
 from keras_tokenlearner import TokenLearner
+from keras_tokenlearner.layers import ClassToken
+from keras_tokenlearner.layers import PositionEmbedding
 
 
 @pytest.mark.parametrize("value", [0, -3, 2.5, True, "8", None])
@@ -83,3 +85,10 @@ def test_numpy_ints_are_accepted():
     layer = TokenLearner(np.int64(4), bottleneck_dim=np.int64(8))
     assert tuple(layer(np.zeros((1, 3, 3, 8), "float32")).shape) == (1, 4, 8)
     assert type(layer.get_config()["num_tokens"]) is int
+
+
+@pytest.mark.parametrize("layer_cls", [ClassToken, PositionEmbedding])
+@pytest.mark.parametrize("shape", [(2, 8), (2, 3, 3, 8)])
+def test_embeddings_need_a_token_sequence(layer_cls, shape):
+    with pytest.raises(ValueError, match=r"`inputs`.*\(batch, length, width\).*Received: inputs="):
+        layer_cls()(np.zeros(shape, "float32"))

@@ -79,3 +79,9 @@ def test_widths_must_be_positive(argument):
     arguments = {"hidden_dim": 4, "output_dim": 2, argument: 0}
     with pytest.raises(ValueError, match=rf"`{argument}`.*{argument}=0"):
         MLP(**arguments)
+
+
+def test_unknown_channels_are_a_clear_error():
+    message = r"`inputs`.*a known last axis.*Received: inputs=\(2, 5, None\)"
+    with pytest.raises(ValueError, match=message):
+        MLP(hidden_dim=4, output_dim=2).build((2, 5, None))

@@ -60,3 +60,15 @@ def test_transfer_weights_to_a_higher_resolution(name):
     same = ktl.transfer_weights(source, ktl.create_model(name))
     x = testing.random_array((2, 16, 16, 3))
     np.testing.assert_allclose(testing.to_numpy(same(x)), testing.to_numpy(source(x)), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "rows, num_prefix_tokens, message",
+    [(17, 0, r"`embedding`.*= 16, width\).*Received: embedding=\(17, 4\)"),
+     (16, 1, r"`embedding`.*= 17, width\)"),
+     (16, -1, r"`num_prefix_tokens`.*num_prefix_tokens=-1")],
+)
+def test_resize_checks_the_embedding_against_the_grid(rows, num_prefix_tokens, message):
+    embedding = np.zeros((rows, 4), "float32")
+    with pytest.raises(ValueError, match=message):
+        ktl.resize_position_embedding(embedding, (4, 4), (8, 8), num_prefix_tokens)

@@ -71,3 +71,17 @@ def test_weight_decay_may_be_zero_but_not_negative():
     TrainConfig(weight_decay=0).validate()
     with pytest.raises(ValueError, match="`weight_decay`. Expected a non-negative float"):
         TrainConfig(weight_decay=-0.1).validate()
+
+
+@pytest.mark.parametrize("name, value", [
+    ("jit_compile", "no"), ("mixed_precision", 1), ("export", None), ("verbose", "yes"),
+    ("model", 3), ("dataset", None),
+])
+def test_flags_and_names_are_type_checked(name, value):
+    with pytest.raises(ValueError, match=rf"`{name}`.*Received: {name}={value!r}"):
+        TrainConfig(**{name: value}).validate()
+
+
+def test_config_and_fields_are_not_mixed():
+    with pytest.raises(ValueError, match=r"`fields`.*TrainConfig.*Received: fields=\{'steps': 3\}"):
+        train(TrainConfig(), steps=3)

@@ -47,8 +47,11 @@ def test_two_replicas_match_one_device_with_and_without_xla(tmp_path, data_dir):
         assert_same_weights(tmp_path / one_device, tmp_path / mirrored)
     metrics = json.loads((tmp_path / "mirrored-True" / "metrics.json").read_text())
     assert metrics["num_replicas"] == 2 and metrics["strategy"] == "mirrored"
-    # The runs did move: 3 steps changed the weights from one seed's start.
-    assert not np.allclose(final_weights(tmp_path / "one_device-True")[0], 0.0)
+    # The runs did move: the head kernel (D, 10) and its optimizer moments
+    # start at zero, and 3 steps made every one of them non-zero.
+    head_shaped = [array for array in final_weights(tmp_path / "one_device-True")
+                   if array.ndim == 2 and array.shape[-1] == 10]
+    assert head_shaped and all(np.any(array != 0) for array in head_shaped)
 
 
 def free_ports(count):
@@ -124,7 +127,7 @@ def test_cli_smoke(tmp_path, data_dir):
     for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas",
                 "gflops_per_example"):
         assert key in metrics
-    assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["steps"] == 3
     assert metrics["model_overrides"] == {"num_layers": 3, "token_learner_index": 2}
     saved = keras.models.load_model(tmp_path / "model.keras").get_config()
     assert (saved["num_layers"], saved["token_learner_index"]) == (3, 2)
@@ -172,8 +175,10 @@ def test_video_model_trains_on_moving_digits(tmp_path, data_dir):
     metrics = train(model="vivit_test_patch4_tokenlearner", dataset="moving_digits",
                     image_size=16, batch_size=8, steps=3, data_dir=data_dir,
                     workdir=str(tmp_path), export=False, verbose=False)
-    assert metrics["steps"] == 3 and 0.0 <= metrics["test_accuracy"] <= 1.0
-    assert (tmp_path / "model.keras").exists()
+    assert metrics["steps"] == 3
+    saved = keras.models.load_model(tmp_path / "model.keras")
+    assert len(saved.input.shape) == 5  # (B, T, H, W, C) clips
+    assert tuple(saved.input.shape[-3:]) == (16, 16, 3)
 
 
 def test_default_run_reaches_95_percent_on_digits(tmp_path, data_dir):
@@ -192,6 +197,10 @@ def test_mixed_precision_trains_in_bfloat16_on_cpu(tmp_path, data_dir):
     assert metrics["dtype_policy"] == "mixed_bfloat16"
     assert all(np.all(np.isfinite(array)) for array in final_weights(tmp_path))
     assert keras_policy_name() == "float32"  # the global policy is restored
+    saved = keras.models.load_model(tmp_path / "model.keras")  # under float32
+    for name in ("block_0", "token_learner_1", "token_fuser_1"):
+        assert saved.get_layer(name).compute_dtype == "bfloat16", name
+    assert saved.get_layer("block_0").variable_dtype == "float32"
 
 
 def keras_policy_name():

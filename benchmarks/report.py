@@ -3,8 +3,9 @@
     python benchmarks/report.py                  # print the tables
     python benchmarks/report.py --update-readme  # and replace them in README.md
 
-Every number in the README's "Benchmarks" section comes from here; the
-scripts that measure them are listed in `benchmarks/run_all.sh`.
+Every measured number in the README's "Benchmarks" section comes from
+here (its prose explains the code and names the tables, without numbers of
+its own); the scripts that measure them are listed in `benchmarks/run_all.sh`.
 """
 
 import argparse
@@ -121,8 +122,28 @@ def accuracy(results):
                      f"{1000 * row['gflops']:.2f}", f"{row['flops_vs_vit']:.2f}x",
                      f"{row['parameters']:,}"])
     return table(["dataset", "epochs", "model", "seeds", "test accuracy % (mean ± sample std)",
-                  "MFLOPs", "FLOPs vs ViT", "params"], rows) + \
+                  "MFLOPs", "FLOPs vs ViT", "params"], rows) + "\n\n" + \
+        half_depth_against_vit(summaries) + \
         "\n\n![Accuracy against compute](benchmarks/results/accuracy_vs_gflops.png)"
+
+
+def half_depth_against_vit(summaries):
+    """The paper's claim, per dataset: TokenLearner at 1/2 against the plain ViT."""
+    sentences = []
+    for dataset in dict.fromkeys(row["dataset"] for row in summaries):
+        rows = {row["variant"]: row for row in summaries if row["dataset"] == dataset}
+        plain, learned = rows.get("ViT"), rows.get("TokenLearner at 1/2")
+        if plain is None or learned is None:
+            continue
+        difference = 100 * (learned["accuracy_mean"] - plain["accuracy_mean"])
+        spread = 100 * ((plain["accuracy_std"] ** 2 + learned["accuracy_std"] ** 2) / 2) ** 0.5
+        sentences.append(
+            f"On {dataset}, TokenLearner at 1/2 depth runs at "
+            f"{learned['flops_vs_vit']:.0%} of the plain ViT's FLOPs, and its mean accuracy "
+            f"differs from the ViT's by {difference:+.2f} points: "
+            f"{abs(difference) / spread:.1f} times the pooled sample standard deviation "
+            f"over seeds ({spread:.2f} points).")
+    return " ".join(sentences)
 
 
 def _target_rows():

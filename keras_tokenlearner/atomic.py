@@ -24,6 +24,27 @@ def _fsync_tree(root):
                 os.fsync(handle.fileno())
 
 
+def _directory_mode():
+    """0o777 less the process umask: the mode `os.makedirs` would give.
+
+    `tempfile.mkdtemp` makes 0o700 directories, which the rename would keep,
+    so a server running as another user (TF Serving in a container) could
+    not read an export.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o777 & ~umask
+
+
+def _fsync_directory(path):
+    """Makes a rename inside `path` durable."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def remove_stale_temporaries(parent):
     """Deletes temporaries that a killed writer left in `parent`.
 
@@ -63,6 +84,7 @@ def atomic_directory(final_path, overwrite=False):
         )
     os.makedirs(parent, exist_ok=True)
     temporary = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}", dir=parent)
+    os.chmod(temporary, _directory_mode())
     try:
         yield temporary
         _fsync_tree(temporary)
@@ -73,6 +95,7 @@ def atomic_directory(final_path, overwrite=False):
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(temporary, final_path)
+        _fsync_directory(parent)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

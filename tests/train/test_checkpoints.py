@@ -104,3 +104,14 @@ def test_directory_moved_aside_by_a_killed_overwrite_is_put_back(tmp_path):
     atomic.remove_stale_temporaries(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["1"]
     assert (tmp_path / "1" / "saved_model.pb").read_text() == "old"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o755), (0o077, 0o700)])
+def test_directory_gets_the_mode_of_the_umask(umask, mode, tmp_path):
+    previous = os.umask(umask)
+    try:
+        with atomic.atomic_directory(str(tmp_path / "1")) as temporary:
+            open(os.path.join(temporary, "saved_model.pb"), "w").close()
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "1").stat().st_mode & 0o777 == mode  # readable by a server's user

@@ -139,7 +139,7 @@ def main(argv=None):
 
     try:
         _run(args)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # bad input, or a path that cannot be written
         print(f"keras-tokenlearner {args.command}: error: {error}", file=sys.stderr)
         return 2
     except TrainingError as error:

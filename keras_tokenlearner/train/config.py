@@ -1,4 +1,6 @@
-"""The training configuration: one flat dataclass, one field per CLI flag."""
+"""The training configuration: one flat dataclass. Most fields have a CLI flag;
+the recipe's finer settings (weight_decay, warmup_fraction, clip_norm,
+label_smoothing) and verbose are set from Python (`TrainConfig(...)`)."""
 
 import dataclasses
 import json

@@ -10,12 +10,18 @@ MultiWorkerMirroredStrategy at all (keras#20585). This loop works in both:
   `strategy.reduce`, in cross-replica context;
 * the optimizer applies the summed gradients there, so its global-norm
   clipping sees the same gradients a single device would (Keras's optimizer
-  clips before its own all-reduce when called per replica).
+  clips before its own all-reduce when called per replica);
+* replica k draws its dropout masks from the seed-generator states offset by
+  k (`replica_values`), so replicas do not repeat each other's masks, and
+  the states they write back are the same on every replica.
 """
 
 import tensorflow as tf
 
 from keras_tokenlearner.train import strategies
+
+REPLICA_SEED_STRIDE = 1_000_003  # a prime: replica k's seeds are [seed + k * stride, counter]
+SEED_STATE_NAME = "seed_generator_state"  # Keras's SeedGenerator variable (dropout)
 
 
 class TrainingError(RuntimeError):
@@ -25,6 +31,20 @@ class TrainingError(RuntimeError):
 def _values(variables):
     """Tensors of the local replica's copies: XLA never touches a variable."""
     return [tf.convert_to_tensor(variable.value) for variable in variables]
+
+
+def replica_values(variables):
+    """`(values, offsets)`: this replica's values of non-trainable `variables`,
+    each seed-generator state offset by `[k * REPLICA_SEED_STRIDE, 0]` on
+    replica k (0 elsewhere). Subtract the offsets from the updated states
+    before assigning them, so every replica keeps the same state."""
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    offsets = [
+        tf.cast(tf.stack([replica * REPLICA_SEED_STRIDE, 0]), variable.dtype)
+        if variable.name == SEED_STATE_NAME else 0
+        for variable in variables
+    ]
+    return [value + offset for value, offset in zip(_values(variables), offsets)], offsets
 
 
 def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
@@ -49,11 +69,10 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
         return loss, tape.gradient(scaled, trainable_values), non_trainable_values
 
     def replica_step(images, labels):
-        loss, gradients, updated = replica_gradients(
-            _values(trainable), _values(non_trainable), images, labels
-        )
-        for variable, value in zip(non_trainable, updated):
-            variable.assign(value)  # e.g. dropout seed state
+        values, offsets = replica_values(non_trainable)
+        loss, gradients, updated = replica_gradients(_values(trainable), values, images, labels)
+        for variable, value, offset in zip(non_trainable, updated, offsets):
+            variable.assign(value - offset)  # e.g. dropout seed state, the same on every replica
         return loss, gradients
 
     @tf.function

@@ -71,6 +71,8 @@ def setup(config):
     policy = _mixed_precision_policy() if config.mixed_precision else "float32"
     keras.config.set_dtype_policy(policy)
     strategy = strategies.make_strategy(config.strategy)
+    if strategies.is_chief(strategy):  # the one writer; an unwritable workdir fails now
+        os.makedirs(config.workdir, exist_ok=True)
     replicas = strategy.num_replicas_in_sync
     if config.batch_size % replicas:
         raise validation.invalid_value(
@@ -180,12 +182,13 @@ def run_steps(run, start_step):
         run.strategy, run.model, run.optimizer, loss_fn, config.batch_size, config.jit_compile
     )
     chief = strategies.is_chief(run.strategy)
-    logs = Logs(config.workdir, chief)
+    logs = Logs(config.workdir, chief, start_step)
     progress = keras.utils.Progbar(run.total_steps, verbose=1 if config.verbose else 0)
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
     step, timed_steps, timed_seconds = start_step, 0, 0.0
     try:
         for epoch, (images, labels) in _batches(run, start_step):
+            learning_rate = _learning_rate(run.optimizer)  # the one this step uses
             started = time.perf_counter()
             loss = float(train_step(images, labels))
             if step > start_step:  # the first step compiles
@@ -193,10 +196,11 @@ def run_steps(run, start_step):
                 timed_seconds += time.perf_counter() - started
             _check_finite(loss, step, config)
             step += 1
-            logs.write(step, epoch, loss, _learning_rate(run.optimizer))
+            logs.write(step, epoch, loss, learning_rate)
             progress.update(step, values=[("loss", loss)])
             if chief and (step % config.checkpoint_every == 0 or step == run.total_steps):
                 _save_checkpoint(config, step, variables, epoch)
+                logs.flush()
     finally:
         logs.close()
     return timed_steps * config.batch_size / timed_seconds if timed_steps else None

@@ -1,5 +1,6 @@
 """Resuming: exact with dropout, refused across settings, no retraining when finished."""
 
+import csv
 import glob
 import os
 import shutil
@@ -29,6 +30,14 @@ def test_resumed_dropout_run_draws_the_same_masks(tmp_path, data_dir):
     metrics = train(**DROPOUT_RUN, data_dir=data_dir, workdir=resumed)
     assert metrics["steps"] == 4 and metrics["train_images_per_second"] is not None
     assert_same_weights(whole, resumed, atol=0)
+    # One log row per step (the killed run's rows after step 2 are dropped),
+    # each with the learning rate its step used: warmup starts at 0.
+    with open(os.path.join(resumed, "log.csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(row["step"]) for row in rows] == [1, 2, 3, 4]
+    assert float(rows[0]["learning_rate"]) == 0.0 < float(rows[1]["learning_rate"])
+    with open(os.path.join(whole, "log.csv"), newline="") as handle:
+        assert [row["loss"] for row in csv.DictReader(handle)] == [row["loss"] for row in rows]
 
 
 def test_finished_run_is_evaluated_not_trained_again(tmp_path, data_dir, capsys):

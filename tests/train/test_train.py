@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from keras_tokenlearner import cli
+from keras_tokenlearner import data
 from keras_tokenlearner.train import TrainingError
 from keras_tokenlearner.train import train
 from tests.train.conftest import ROOT
@@ -154,12 +155,24 @@ def test_cli_smoke(tmp_path, data_dir):
     (["--model-arg", "num_layer=3"], "Unknown argument `num_layer`.*Closest arguments: num_layers"),
 ])
 def test_cli_errors_without_traceback(arguments, message, capsys, data_dir):
+    data.load("digits", data_dir)  # prepared beforehand: TFDS's progress bars go to stderr
+    capsys.readouterr()
     status = cli.main(["train", "--data-dir", data_dir, *arguments])
     error = capsys.readouterr().err
     assert status == 2
     assert "Traceback" not in error
     assert len(error.strip().splitlines()) == 1
     assert re.search(message, error), error
+
+
+def test_an_unwritable_workdir_prints_one_line_before_training(tmp_path, capsys, data_dir):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    status = cli.main(["train", "--data-dir", data_dir, "--workdir", str(blocker / "run")])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in error and len(error.strip().splitlines()) == 1
+    assert "Not a directory" in error and str(blocker) in error
 
 
 def test_batch_size_must_divide_by_replicas(data_dir):
@@ -207,3 +220,13 @@ def keras_policy_name():
     import keras
 
     return keras.config.dtype_policy().name
+
+
+def test_mirrored_replicas_draw_their_own_dropout_masks():
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.train.replica_dropout"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {"masks_differ": True, "states_equal": True, "states_advanced": True}

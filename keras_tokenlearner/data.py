@@ -19,6 +19,7 @@ import dataclasses
 import os
 import time
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -30,6 +31,7 @@ IMAGE_FOLDER = "image_folder"
 PAD_PIXELS = 2  # random translation of up to 2 pixels in training
 SHUFFLE_BUFFER = 10_000
 RACE_WAIT_SECONDS = 5
+TRAIN_SPLITS = ("train", "training")  # the first one present is trained on
 TEST_SPLITS = ("test", "validation", "val")  # the first one present is held out
 
 
@@ -73,19 +75,21 @@ def _builder(name, data_dir):
 
 
 def _pick_splits(name, splits):
-    """(train, test) split names; a dataset without a held-out split is refused,
-    so that a test accuracy is never measured on the training data."""
+    """(train, test) split names: the first of TRAIN_SPLITS and of TEST_SPLITS
+    present. A dataset without both is refused, so that a test accuracy is
+    never measured on the training data."""
     if not splits:  # e.g. under tfds.testing.mock_data, which records none
         return "train", "test"
-    train = "train" if "train" in splits else sorted(splits)[0]
-    for test in TEST_SPLITS:
-        if test in splits:
-            return train, test
-    raise validation.invalid_value(
-        "dataset", f"a dataset with a held-out split ({', '.join(TEST_SPLITS)}) beside "
-        f"{train!r}; for image_folder, a folder DATA_DIR/test/LABEL/ (splits of {name!r}: "
-        f"{', '.join(sorted(splits))})", name,
-    )
+    train = next((split for split in TRAIN_SPLITS if split in splits), None)
+    test = next((split for split in TEST_SPLITS if split in splits), None)
+    if train is None or test is None:
+        raise validation.invalid_value(
+            "dataset", f"a dataset with a training split ({', '.join(TRAIN_SPLITS)}) and a "
+            f"held-out split ({', '.join(TEST_SPLITS)}); for image_folder, folders "
+            f"DATA_DIR/train/LABEL/ and DATA_DIR/test/LABEL/ (splits of {name!r}: "
+            f"{', '.join(sorted(splits))})", name,
+        )
+    return train, test
 
 
 def load(name, data_dir=None):
@@ -130,6 +134,17 @@ def preprocess(examples, image_shape):
     return resized / 127.5 - 1.0  # (..., h, w, c)
 
 
+def pass_seed(seed, epoch):
+    """The seed of one training pass: a 63-bit hash of (seed, epoch).
+
+    Every pair gets its own data order (with `seed + epoch`, seed 1's first
+    epoch would be seed 0's second, so runs with different seeds would share
+    their data streams).
+    """
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
 def _augment(example, seed):
     """Random translation by up to PAD_PIXELS, the same for every frame."""
     shape = tf.shape(example)
@@ -146,15 +161,16 @@ def pipeline(builder, info, split, image_shape, batch_size, training, seed=0, ep
              skip_batches=0):
     """Batches of (float32 inputs, int32 labels) for one pass over `split`.
 
-    Training passes are shuffled with `seed + epoch`, augmented and drop the
-    last partial batch; `skip_batches` resumes a pass midway.
+    Training passes are shuffled and augmented from `pass_seed(seed, epoch)`
+    and drop the last partial batch; `skip_batches` resumes a pass midway.
     """
     dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
     if training:
-        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=seed + epoch, reshuffle_each_iteration=False)
+        shuffle_seed = pass_seed(seed, epoch)
+        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=False)
         dataset = dataset.enumerate().map(
             lambda index, pair: (
-                _augment(pair[0], tf.stack([tf.cast(seed + epoch, tf.int64), index])),
+                _augment(pair[0], tf.stack([tf.constant(shuffle_seed, tf.int64), index])),
                 pair[1],
             ),
             num_parallel_calls=tf.data.AUTOTUNE,

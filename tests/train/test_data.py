@@ -51,6 +51,20 @@ def test_pipeline_is_deterministic_and_resumable(data_dir):
     np.testing.assert_array_equal(first[1], skipped[0])
 
 
+def test_seeds_do_not_share_data_orders(data_dir):
+    builder, info = data.load("digits", data_dir)
+
+    def labels(seed, epoch):
+        dataset = data.pipeline(builder, info, "train", (16, 16, 3), 256, training=True,
+                                seed=seed, epoch=epoch)
+        return next(iter(dataset))[1].numpy()  # (256,)
+
+    assert not np.array_equal(labels(1, 0), labels(0, 1))  # seed + epoch would collide
+    assert not np.array_equal(labels(0, 0), labels(1, 0))
+    seeds = {data.pass_seed(seed, epoch) for seed in range(20) for epoch in range(50)}
+    assert len(seeds) == 1000 and max(seeds) < 2**63
+
+
 def test_registered_tfds_dataset_through_mock_data(tmp_path):
     with tfds.testing.mock_data(num_examples=10, policy=tfds.testing.MockPolicy.USE_CODE):
         builder, info = data.load("mnist", str(tmp_path))
@@ -78,11 +92,20 @@ def test_image_folder(tmp_path):
     assert images.shape == (6, 8, 8, 3)
 
 
-def test_without_a_held_out_split_the_dataset_is_refused(tmp_path):
-    write_image_folder(tmp_path, ("train",), per_label=2)
-    with pytest.raises(ValueError, match=r"`dataset`.*held-out split \(test, validation, val\)"
-                       r".*DATA_DIR/test/LABEL/.*splits of 'image_folder': train"):
+@pytest.mark.parametrize("splits", [("train",), ("val", "test"), ("photos", "test")])
+def test_without_a_training_and_a_held_out_split_the_dataset_is_refused(splits, tmp_path):
+    write_image_folder(tmp_path, splits, per_label=2)
+    listed = ", ".join(sorted(splits))
+    with pytest.raises(ValueError, match=r"`dataset`.*training split \(train, training\).*"
+                       r"held-out split \(test, validation, val\).*DATA_DIR/test/LABEL/.*"
+                       rf"splits of 'image_folder': {listed}\)"):
         data.load("image_folder", str(tmp_path))
+
+
+def test_training_and_validation_folders(tmp_path):
+    write_image_folder(tmp_path, ("training", "validation"), per_label=2)
+    _, info = data.load("image_folder", str(tmp_path))
+    assert (info.train_split, info.test_split) == ("training", "validation")
 
 
 def test_images_of_no_fixed_size_need_image_size(tmp_path, data_dir):

@@ -27,19 +27,16 @@ class EncoderModel(keras.Model):
     """Config handling shared by ViT and VideoViT (functional subclasses).
 
     The subclass builds its graph in `__init__` (inside `dtype_policy_scope`)
-    and stores its constructor arguments in `self.arguments` and the name of
-    its layers' dtype policy in `self.policy_name`. `get_config` returns
-    them, and `from_config` calls the constructor, so a `.keras` file
-    reloads as the same class with the same layers and the same policy
-    (a mixed_bfloat16 model stays mixed_bfloat16 whatever the global policy
-    is when it is loaded).
+    and stores its constructor arguments in `self.arguments`. `get_config`
+    returns them and its layers' dtype policy, and `from_config` calls the
+    constructor, so a `.keras` file reloads as the same class with the same
+    layers and the same policy (a mixed_bfloat16 model stays mixed_bfloat16
+    whatever the global policy is when it is loaded).
     """
 
     def get_config(self):
-        return {
-            "name": self.name, "trainable": self.trainable, "dtype": self.policy_name,
-            **self.arguments,
-        }
+        policy = self.get_layer("position_embedding").dtype_policy.name  # every layer's
+        return {"name": self.name, "trainable": self.trainable, "dtype": policy, **self.arguments}
 
     @classmethod
     def from_config(cls, config):
@@ -49,13 +46,12 @@ class EncoderModel(keras.Model):
 @contextlib.contextmanager
 def dtype_policy_scope(policy):
     """Layers created inside get `policy` (a name, a `DTypePolicy`, or None
-    for the global policy); yields the policy's name. The global policy is
-    restored on exit."""
+    for the global policy). The global policy is restored on exit."""
     previous = keras.config.dtype_policy()
     try:
         if policy is not None:
             keras.config.set_dtype_policy(policy)
-        yield keras.config.dtype_policy().name
+        yield
     finally:
         keras.config.set_dtype_policy(previous)
 

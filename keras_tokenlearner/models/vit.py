@@ -71,9 +71,9 @@ class ViT(encoder.EncoderModel):
         patch_size = validation.check_positive_int("patch_size", patch_size)
         image_shape = checked["image_shape"]
         encoder.check_divisible("image_shape", image_shape[:2], (patch_size,) * 2, "patch_size")
-        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)) as policy_name:
+        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)):
             images, outputs = encoder.stem_and_encode(
                 image_shape, "images", keras.layers.Conv2D, patch_size, "patch_embedding", checked
             )
         super().__init__(images, outputs, name=kwargs.pop("name", "vit"), **kwargs)
-        self.arguments, self.policy_name = arguments, policy_name
+        self.arguments = arguments

@@ -62,10 +62,10 @@ class VideoViT(encoder.EncoderModel):
         encoder.check_divisible(
             "image_shape", image_shape[:2], tubelet_size[1:], "tubelet_size[1:]"
         )
-        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)) as policy_name:
+        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)):
             videos, outputs = encoder.stem_and_encode(
                 (num_frames,) + image_shape, "videos", keras.layers.Conv3D, tubelet_size,
                 "tubelet_embedding", checked,
             )
         super().__init__(videos, outputs, name=kwargs.pop("name", "video_vit"), **kwargs)
-        self.arguments, self.policy_name = arguments, policy_name
+        self.arguments = arguments

@@ -3,18 +3,49 @@
 A reader (TF Serving, the trainer's resume logic) sees either no directory or
 a complete one, never a partial one, even if the writer is killed midway.
 Temporary directories start with "." and hold ".tmp-", so neither TF Serving
-(integer names only) nor the checkpoint loader ever picks one up.
+(integer names only) nor the checkpoint loader ever picks one up. Their names
+also hold the writer's host and process id, so that cleaning up after a
+killed writer never deletes the temporary of one still writing (another
+export into the same base path, another worker on a shared filesystem).
 """
 
 import contextlib
 import os
 import shutil
+import socket
 import tempfile
 
 from keras_tokenlearner import validation
 
 TEMPORARY_MARKER = ".tmp-"
 RETIRED = "old-"  # marks where a replaced directory waits until its successor is in place
+WRITER_SEPARATOR = "@"  # ".NAME.tmp-HOST@PID@...": host names hold no "@"
+
+
+def _writer():
+    """This process's part of a temporary's name: "HOST@PID@"."""
+    return f"{socket.gethostname()}{WRITER_SEPARATOR}{os.getpid()}{WRITER_SEPARATOR}"
+
+
+def _writer_is_alive(name):
+    """Whether the process that made temporary `name` still runs.
+
+    True or False for a process of this host; None for one on another host,
+    which cannot be asked. Names without a writer (from before writers were
+    recorded) count as dead.
+    """
+    parts = name.split(TEMPORARY_MARKER, 1)[1].removeprefix(RETIRED).split(WRITER_SEPARATOR)
+    if len(parts) < 3 or not parts[1].isdigit():
+        return False
+    if parts[0] != socket.gethostname():
+        return None
+    try:
+        os.kill(int(parts[1]), 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _fsync_tree(root):
@@ -46,26 +77,37 @@ def _fsync_directory(path):
 
 
 def remove_stale_temporaries(parent):
-    """Deletes temporaries that a killed writer left in `parent`.
+    """Deletes the temporaries that killed writers left in `parent`.
 
-    A writer killed while replacing a directory may have moved the old one
-    aside (into `.NAME.tmp-old-*/NAME`) before its new one arrived: that old
-    copy is put back rather than deleted.
+    Only temporaries whose writer is known to be dead (a process of this
+    host that no longer runs) are deleted: a live writer's, or one from
+    another host, which cannot be asked, is left alone. A writer killed
+    while replacing a directory may have moved the old one aside (into
+    `.NAME.tmp-old-*/NAME`) before its new one arrived: unless that writer
+    is a live process of this host, the old copy is put back where nothing
+    took its place.
     """
     if not os.path.isdir(parent):
         return
     for name in os.listdir(parent):
         if not (name.startswith(".") and TEMPORARY_MARKER in name):
             continue
-        path = os.path.join(parent, name)
-        if not os.path.isdir(path):
-            os.remove(path)  # an atomic_file temporary
+        path, alive = os.path.join(parent, name), _writer_is_alive(name)
+        if f"{TEMPORARY_MARKER}{RETIRED}" in name and not alive:
+            _put_back(parent, path)
+        if alive is not False:
             continue
-        if f"{TEMPORARY_MARKER}{RETIRED}" in name:
-            for retired in os.listdir(path):
-                if not os.path.exists(os.path.join(parent, retired)):
-                    os.rename(os.path.join(path, retired), os.path.join(parent, retired))
-        shutil.rmtree(path, ignore_errors=True)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)  # an atomic_file temporary
+
+
+def _put_back(parent, retired_directory):
+    """Moves a retired `.NAME.tmp-old-*/NAME` back to `NAME` where that is missing."""
+    for retired in os.listdir(retired_directory):
+        if not os.path.exists(os.path.join(parent, retired)):
+            os.rename(os.path.join(retired_directory, retired), os.path.join(parent, retired))
 
 
 @contextlib.contextmanager
@@ -83,13 +125,15 @@ def atomic_directory(final_path, overwrite=False):
             final_path,
         )
     os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}", dir=parent)
+    temporary = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}{_writer()}", dir=parent)
     os.chmod(temporary, _directory_mode())
     try:
         yield temporary
         _fsync_tree(temporary)
         if os.path.exists(final_path):
-            retired = tempfile.mkdtemp(prefix=f".{name}{TEMPORARY_MARKER}{RETIRED}", dir=parent)
+            retired = tempfile.mkdtemp(
+                prefix=f".{name}{TEMPORARY_MARKER}{RETIRED}{_writer()}", dir=parent
+            )
             os.rename(final_path, os.path.join(retired, name))
             os.rename(temporary, final_path)
             shutil.rmtree(retired, ignore_errors=True)
@@ -112,7 +156,7 @@ def atomic_file(final_path):
     parent, name = os.path.split(final_path)
     os.makedirs(parent, exist_ok=True)
     stem, extension = os.path.splitext(name)
-    temporary = os.path.join(parent, f".{stem}{TEMPORARY_MARKER}{os.getpid()}{extension}")
+    temporary = os.path.join(parent, f".{stem}{TEMPORARY_MARKER}{_writer()}{extension}")
     try:
         yield temporary
         with open(temporary, "rb") as handle:

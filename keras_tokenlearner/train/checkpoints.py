@@ -37,14 +37,9 @@ def save(directory, step, variables, state):
     Refuses (NonFiniteWeightsError) to write NaN or infinite weights, so the
     newest checkpoint is always a good one.
     """
+    arrays = check_finite(variables, step)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"step_{step:08d}")
-    arrays = {f"v{index:05d}": np.asarray(v.numpy()) for index, v in enumerate(variables)}
-    for index, array in enumerate(arrays.values()):
-        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise NonFiniteWeightsError(
-                f"variable {variables[index].path} is not finite at step {step}"
-            )
     with atomic.atomic_directory(path, overwrite=True) as temporary:
         np.savez(os.path.join(temporary, "variables.npz"), **arrays)
         with open(os.path.join(temporary, "state.json"), "w") as handle:
@@ -52,6 +47,16 @@ def save(directory, step, variables, state):
     for old in sorted(_steps(directory))[:-KEEP]:
         shutil.rmtree(os.path.join(directory, f"step_{old:08d}"), ignore_errors=True)
     return path
+
+
+def check_finite(variables, step):
+    """The variables' values as `{"v00000": array, ...}`; raises
+    NonFiniteWeightsError if a float one holds a NaN or an infinity."""
+    arrays = {f"v{index:05d}": np.asarray(v.numpy()) for index, v in enumerate(variables)}
+    for variable, array in zip(variables, arrays.values()):
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise NonFiniteWeightsError(f"variable {variable.path} is not finite at step {step}")
+    return arrays
 
 
 def _steps(directory):

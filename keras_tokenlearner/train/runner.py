@@ -162,10 +162,16 @@ def _check_finite(loss, step, config):
         _stop(f"The loss became {loss} at step {step + 1}", config)
 
 
-def _save_checkpoint(config, step, variables, epoch):
+def _save_checkpoint(config, step, variables, epoch, chief):
+    """The chief writes the checkpoint; every worker checks the weights are
+    finite, so that all of them stop together rather than the others
+    waiting for the chief in the next step."""
     state = {"epoch": epoch, "run": config.run_fields()}
     try:
-        checkpoints.save(_checkpoint_directory(config), step, variables, state)
+        if chief:
+            checkpoints.save(_checkpoint_directory(config), step, variables, state)
+        else:
+            checkpoints.check_finite(variables, step)
     except checkpoints.NonFiniteWeightsError as error:
         _stop(f"The weights became NaN or infinite ({error})", config)
 
@@ -198,8 +204,8 @@ def run_steps(run, start_step):
             step += 1
             logs.write(step, epoch, loss, learning_rate)
             progress.update(step, values=[("loss", loss)])
-            if chief and (step % config.checkpoint_every == 0 or step == run.total_steps):
-                _save_checkpoint(config, step, variables, epoch)
+            if step % config.checkpoint_every == 0 or step == run.total_steps:
+                _save_checkpoint(config, step, variables, epoch, chief)
                 logs.flush()
     finally:
         logs.close()

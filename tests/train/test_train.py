@@ -16,7 +16,9 @@ import pytest
 
 from keras_tokenlearner import cli
 from keras_tokenlearner import data
+from keras_tokenlearner.train import TrainConfig
 from keras_tokenlearner.train import TrainingError
+from keras_tokenlearner.train import runner
 from keras_tokenlearner.train import train
 from tests.train.conftest import ROOT
 from tests.train.conftest import TIMEOUT_SECONDS
@@ -117,6 +119,17 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, data_dir):
     last_good = final_weights(tmp_path)
     assert all(np.all(np.isfinite(array)) for array in last_good)
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_every_worker_stops_on_non_finite_weights(tmp_path):
+    # Only the chief writes checkpoints; the others must stop with it, not
+    # wait for it in the next step's all-reduce.
+    config = TrainConfig(workdir=str(tmp_path), verbose=False)
+    finite, infinite = [keras.Variable([1.0])], [keras.Variable([np.inf])]
+    runner._save_checkpoint(config, 5, finite, 0, chief=False)  # passes, writes nothing
+    with pytest.raises(TrainingError, match="weights became NaN or infinite.*step 5"):
+        runner._save_checkpoint(config, 5, infinite, 0, chief=False)
+    assert os.listdir(tmp_path) == []
 
 
 def test_cli_smoke(tmp_path, data_dir):

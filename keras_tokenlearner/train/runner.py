@@ -189,7 +189,10 @@ def run_steps(run, start_step):
     )
     chief = strategies.is_chief(run.strategy)
     logs = Logs(config.workdir, chief, start_step)
-    progress = keras.utils.Progbar(run.total_steps, verbose=1 if config.verbose else 0)
+    progress = keras.utils.Progbar(  # shows each step's loss (Progbar's mean over the
+        # whole run jumped to the last step's loss on the final update)
+        run.total_steps, verbose=1 if config.verbose else 0, stateful_metrics=["loss"]
+    )
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
     step, timed_steps, timed_seconds = start_step, 0, 0.0
     try:

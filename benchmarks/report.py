@@ -193,11 +193,16 @@ SECTIONS = [
 ]
 
 
+def render():
+    """The README's benchmark block: the targets, then every section."""
+    return "\n\n".join([targets()] + [section(*entry) for entry in SECTIONS])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
-    text = "\n\n".join([targets()] + [section(*entry) for entry in SECTIONS])
+    text = render()
     print(text)
     if args.update_readme:
         harness.update_readme("benchmarks", text)

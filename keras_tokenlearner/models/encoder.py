@@ -31,16 +31,31 @@ class EncoderModel(keras.Model):
     returns them and its layers' dtype policy, and `from_config` calls the
     constructor, so a `.keras` file reloads as the same class with the same
     layers and the same policy (a mixed_bfloat16 model stays mixed_bfloat16
-    whatever the global policy is when it is loaded).
+    whatever the global policy is when it is loaded). A model quantized with
+    `model.quantize(mode)` also lists its quantized layers and their modes,
+    and `from_config` quantizes the same layers again, so that they have the
+    saved file's variables (int8, int4 and float8 reload this way; modes that
+    need calibration data, such as GPTQ, cannot be redone here).
     """
 
     def get_config(self):
         policy = self.get_layer("position_embedding").dtype_policy.name  # every layer's
-        return {"name": self.name, "trainable": self.trainable, "dtype": policy, **self.arguments}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": policy,
+                  **self.arguments}
+        quantized = {layer.path: layer.quantization_mode for layer in self._flatten_layers()
+                     if layer is not self and getattr(layer, "quantization_mode", None)}
+        if quantized:
+            config["quantized_layers"] = quantized
+        return config
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        quantized = config.pop("quantized_layers", {})
+        model = cls(**config)
+        for mode in sorted(set(quantized.values())):
+            model.quantize(mode, filters=lambda layer, mode=mode: quantized.get(layer.path) == mode)
+        return model
 
 
 @contextlib.contextmanager

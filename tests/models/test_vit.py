@@ -97,6 +97,25 @@ def test_mixed_precision_model_reloads_with_its_policy(tmp_path):
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.parametrize("mode, only_block_1", [("int8", False), ("float8", False),
+                                                ("int8", True)])
+def test_quantized_model_reloads_quantized(mode, only_block_1, tmp_path):
+    model = small_vit(num_tokens=3)
+    testing.randomize_weights(model, scale=0.3)
+    in_block_1 = (lambda layer: (layer.path or "").startswith("block_1/")) if only_block_1 else None
+    model.quantize(mode, filters=in_block_1)
+    quantized = {layer.path: layer.quantization_mode for layer in model._flatten_layers()
+                 if layer is not model and layer.quantization_mode}
+    assert ("head" in quantized) != only_block_1  # a filter leaves the head in float
+    assert set(quantized.values()) == {mode}
+    x = make_input(model)
+    expected = testing.to_numpy(model(x))
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert restored.get_config()["quantized_layers"] == quantized
+    np.testing.assert_allclose(testing.to_numpy(restored(x)), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_dtype_argument_sets_the_model_policy_and_leaves_the_global_one():
     model = small_vit(num_tokens=3, dtype="mixed_bfloat16")
     assert keras.config.dtype_policy().name == "float32"

@@ -16,6 +16,8 @@ from keras_tokenlearner.models import flops
 from keras_tokenlearner.models import list_models
 from keras_tokenlearner.models import resize_position_embedding
 from keras_tokenlearner.models import transfer_weights
+from keras_tokenlearner.pretrained import load_pretrained
+from keras_tokenlearner.pretrained import save_npz
 
 __version__ = "0.1.0"
 
@@ -30,7 +32,9 @@ __all__ = [
     "flops",
     "layers",
     "list_models",
+    "load_pretrained",
     "models",
     "resize_position_embedding",
+    "save_npz",
     "transfer_weights",
 ]

@@ -8,7 +8,6 @@ from keras_tokenlearner import validation
 # The authors' MLP initialisers (Scenic `MlpBlock`): Xavier-uniform kernels,
 # biases drawn from N(0, 1e-6).
 KERNEL_INITIALIZER = "glorot_uniform"
-LAYER_NORM_EPSILON = 1e-6  # the authors' (Flax) value; Keras defaults to 1e-3
 
 
 def bias_initializer():
@@ -18,17 +17,21 @@ def bias_initializer():
 
 @keras.saving.register_keras_serializable(package="keras_tokenlearner")
 class MLP(keras.layers.Layer):
-    """Dense -> tanh-approximate GELU -> Dropout -> Dense -> Dropout.
+    """Dense -> GELU -> Dropout -> Dense -> Dropout.
 
     The feed-forward block of the authors' code (Scenic `MlpBlock`). It is the
     attention MLP of TokenLearner v1.1, the mixing MLP of TokenFuser and the
-    MLP of every transformer block in this package.
+    MLP of every transformer block in this package. GELU is the authors'
+    tanh approximation unless `approximate_gelu=False` (the exact erf form,
+    which weights from keras-hub, timm and Hugging Face were run with).
 
     Args:
         hidden_dim: int. Width of the hidden layer.
         output_dim: int. Width of the output.
         dropout_rate: float. Dropout after the activation and after the
             output layer. Defaults to `0.0`.
+        approximate_gelu: bool. tanh-approximate GELU (`True`, the authors'
+            Flax default) or exact erf GELU (`False`). Defaults to `True`.
         **kwargs: Base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -47,12 +50,15 @@ class MLP(keras.layers.Layer):
     (2, 5, 4)
     """
 
-    def __init__(self, hidden_dim, output_dim, dropout_rate=0.0, **kwargs):
+    def __init__(self, hidden_dim, output_dim, dropout_rate=0.0, approximate_gelu=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.hidden_dim = validation.check_positive_int("hidden_dim", hidden_dim)
         self.output_dim = validation.check_positive_int("output_dim", output_dim)
         self.dropout_rate = validation.check_rate("dropout_rate", dropout_rate)
-        self.hidden = self._dense(self.hidden_dim, "hidden", activation=gelu_tanh)
+        self.approximate_gelu = validation.check_bool("approximate_gelu", approximate_gelu)
+        activation = gelu_tanh if self.approximate_gelu else gelu_erf
+        self.hidden = self._dense(self.hidden_dim, "hidden", activation=activation)
         self.output_dense = self._dense(self.output_dim, "output")
         self.dropout = keras.layers.Dropout(
             self.dropout_rate, dtype=self.dtype_policy, name="dropout"
@@ -96,6 +102,7 @@ class MLP(keras.layers.Layer):
             hidden_dim=self.hidden_dim,
             output_dim=self.output_dim,
             dropout_rate=self.dropout_rate,
+            approximate_gelu=self.approximate_gelu,
         )
         return config
 
@@ -104,6 +111,12 @@ class MLP(keras.layers.Layer):
 def gelu_tanh(x):
     """GELU with the tanh approximation, the authors' (Flax) default."""
     return ops.gelu(x, approximate=True)
+
+
+@keras.saving.register_keras_serializable(package="keras_tokenlearner")
+def gelu_erf(x):
+    """Exact (erf) GELU, as keras-hub, timm and Hugging Face ViTs compute it."""
+    return ops.gelu(x, approximate=False)
 
 
 def layer_norm(epsilon, dtype_policy, name):

@@ -16,7 +16,9 @@ class TransformerBlock(keras.layers.Layer):
     `Encoder1DBlock`): LayerNorm (epsilon 1e-6), multi-head self-attention
     (`MultiHeadSelfAttention`: Xavier-uniform kernels, float32 softmax),
     dropout, residual; LayerNorm, the MLP with tanh-approximate GELU,
-    residual.
+    residual. `epsilon` and `approximate_gelu` let the block compute what
+    weights from another source were trained with (exact GELU, epsilon 1e-12
+    for Hugging Face).
 
     Args:
         hidden_dim: int. Token width D. Must be divisible by `num_heads`.
@@ -27,6 +29,8 @@ class TransformerBlock(keras.layers.Layer):
         attention_dropout_rate: float in [0, 1). Dropout on the attention
             weights. Defaults to `0.0`.
         epsilon: float. LayerNorm epsilon. Defaults to `1e-6`.
+        approximate_gelu: bool. tanh-approximate GELU in the MLP (`True`) or
+            exact erf GELU (`False`). Defaults to `True`.
         **kwargs: Base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -52,6 +56,7 @@ class TransformerBlock(keras.layers.Layer):
         dropout_rate=0.0,
         attention_dropout_rate=0.0,
         epsilon=1e-6,
+        approximate_gelu=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -63,6 +68,7 @@ class TransformerBlock(keras.layers.Layer):
             "attention_dropout_rate", attention_dropout_rate
         )
         self.epsilon = validation.check_positive_float("epsilon", epsilon)
+        self.approximate_gelu = validation.check_bool("approximate_gelu", approximate_gelu)
         self.attention_norm = layer_norm(self.epsilon, self.dtype_policy, "attention_norm")
         self.attention = MultiHeadSelfAttention(
             self.hidden_dim,
@@ -76,7 +82,8 @@ class TransformerBlock(keras.layers.Layer):
         )
         self.mlp_norm = layer_norm(self.epsilon, self.dtype_policy, "mlp_norm")
         self.mlp = MLP(
-            self.mlp_dim, self.hidden_dim, self.dropout_rate, dtype=self.dtype_policy, name="mlp"
+            self.mlp_dim, self.hidden_dim, self.dropout_rate, self.approximate_gelu,
+            dtype=self.dtype_policy, name="mlp",
         )
 
     def build(self, input_shape):
@@ -103,5 +110,6 @@ class TransformerBlock(keras.layers.Layer):
             dropout_rate=self.dropout_rate,
             attention_dropout_rate=self.attention_dropout_rate,
             epsilon=self.epsilon,
+            approximate_gelu=self.approximate_gelu,
         )
         return config

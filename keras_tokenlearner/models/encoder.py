@@ -15,7 +15,6 @@ from keras_tokenlearner.layers import PositionEmbedding
 from keras_tokenlearner.layers import TokenFuser
 from keras_tokenlearner.layers import TokenLearner
 from keras_tokenlearner.layers import TransformerBlock
-from keras_tokenlearner.layers.mlp import LAYER_NORM_EPSILON
 from keras_tokenlearner.layers.mlp import layer_norm
 from keras_tokenlearner.layers.token_learner import VERSIONS
 
@@ -108,6 +107,8 @@ def check_encoder_arguments(arguments):
         "token_learner_version", arguments["token_learner_version"], VERSIONS
     )
     validation.check_bool("use_token_fuser", arguments["use_token_fuser"])
+    validation.check_positive_float("layer_norm_epsilon", arguments["layer_norm_epsilon"])
+    validation.check_bool("approximate_gelu", arguments["approximate_gelu"])
     if arguments["num_tokens"] is None:
         for name in ("token_learner_index", "use_token_fuser"):
             if arguments[name] not in (None, False):
@@ -185,6 +186,8 @@ def encoder_stack(x, layout, arguments):
             arguments["mlp_dim"],
             arguments["dropout_rate"],
             arguments["attention_dropout_rate"],
+            epsilon=arguments["layer_norm_epsilon"],
+            approximate_gelu=arguments["approximate_gelu"],
             name=f"block_{index}",
         )
         learns_tokens = arguments["num_tokens"] is not None and (
@@ -224,7 +227,7 @@ def encode(patch_grid, arguments):
     x = PositionEmbedding(name="position_embedding")(x)
     x = keras.layers.Dropout(arguments["dropout_rate"], name="embedding_dropout")(x)
     x = encoder_stack(x, layout, arguments)
-    x = layer_norm(LAYER_NORM_EPSILON, None, "encoder_norm")(x)
+    x = layer_norm(arguments["layer_norm_epsilon"], None, "encoder_norm")(x)
     if arguments["pooling"] == "gap":
         x = keras.layers.GlobalAveragePooling1D(name="gap")(x)  # (B, D)
     else:

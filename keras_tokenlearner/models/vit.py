@@ -33,6 +33,12 @@ class ViT(encoder.EncoderModel):
         token_learner_index: int in [0, num_layers) or None.
         use_token_fuser: bool. Defaults to False.
         token_learner_version: `"1.1"` or `"1.0"`.
+        layer_norm_epsilon: float. Epsilon of the blocks' and the encoder's
+            LayerNorms. Defaults to `1e-6`, the authors' (Flax) value.
+        approximate_gelu: bool. tanh-approximate GELU in the blocks' MLPs
+            (`True`, the authors' Flax default) or exact erf GELU (`False`,
+            what keras-hub, timm and Hugging Face weights were run with).
+            TokenLearner and TokenFuser keep the authors' tanh GELU.
         **kwargs: `name`, `trainable`, `dtype` (the layers' dtype policy;
             defaults to the global one).
 
@@ -64,6 +70,8 @@ class ViT(encoder.EncoderModel):
         token_learner_index=None,
         use_token_fuser=False,
         token_learner_version="1.1",
+        layer_norm_epsilon=1e-6,
+        approximate_gelu=True,
         **kwargs,
     ):
         arguments = encoder.constructor_arguments(locals())

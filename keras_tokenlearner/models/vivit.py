@@ -49,6 +49,8 @@ class VideoViT(encoder.EncoderModel):
         token_learner_index=None,
         use_token_fuser=False,
         token_learner_version="1.1",
+        layer_norm_epsilon=1e-6,
+        approximate_gelu=True,
         **kwargs,
     ):
         arguments = encoder.constructor_arguments(locals())

@@ -139,12 +139,19 @@ def model_arguments(name):
     return dict(ZOO[name][1])
 
 
-def create_model(name, /, **overrides):
+def create_model(name, /, weights=None, video_inflation="central_frame", **overrides):
     """Builds zoo entry `name`; any constructor argument can be overridden.
 
     Example: `create_model("vit_base_patch16_tokenlearner", num_classes=10,
     image_shape=(384, 384, 3))`. An unknown name or argument raises a
     `ValueError` listing the closest names.
+
+    `weights` starts the model from a public checkpoint: a name such as
+    `"imagenet21k"`, a path, URL or handle (see
+    `keras_tokenlearner.load_pretrained`, which does the loading and whose
+    `video_inflation` this passes on). The model then computes with the
+    checkpoint's numerics (GELU form, LayerNorm epsilon) unless
+    `approximate_gelu` or `layer_norm_epsilon` are overridden here.
     """
     arguments = model_arguments(name)
     model_class = ZOO[name][0]
@@ -160,7 +167,16 @@ def create_model(name, /, **overrides):
             )
     arguments.update(overrides)
     arguments.setdefault("name", name)
-    return model_class(**arguments)
+    if weights is None:
+        return model_class(**arguments)
+    from keras_tokenlearner import pretrained  # NumPy and SciPy only; no backend code
+
+    checkpoint = pretrained.read_checkpoint(weights, arguments)
+    arguments.setdefault("approximate_gelu", checkpoint.approximate_gelu)
+    arguments.setdefault("layer_norm_epsilon", checkpoint.layer_norm_epsilon)
+    model = model_class(**arguments)
+    pretrained.load_checkpoint(model, checkpoint, video_inflation)
+    return model
 
 
 def build_symbolic(name, /, **overrides):

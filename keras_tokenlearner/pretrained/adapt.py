@@ -1,0 +1,246 @@
+"""Fitting a `Checkpoint` to a model, as the authors' loaders do, and reporting it.
+
+`plan` computes every value to assign and the report, checking all shapes
+first; `load_pretrained` assigns only after the whole plan succeeded, so a
+failed load leaves the model untouched. What is adapted:
+
+- the position embedding: resized over the grid with
+  `scipy.ndimage.zoom(order=1)` (corner-aligned, as vit_jax, big_vision and
+  Scenic), then repeated over the frames of a video model;
+- the class token: dropped for a GAP model (every TokenLearner model), with
+  its position row; a zero position row for a big_vision `tok` file; fresh
+  for a GAP file going into a class-token model;
+- the head: loaded when its shape matches, else the model's zero head;
+- a 2-D patch kernel into a video model's tubelet kernel (ViViT's
+  `central_frame` or `average` inflation);
+- TokenLearner and TokenFuser layers start fresh.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import scipy.ndimage
+
+from keras_tokenlearner import validation
+from keras_tokenlearner.pretrained import checkpoint as ckpt
+
+INFLATIONS = ("central_frame", "average")
+FRESH_LAYERS = ("token_learner", "token_fuser")
+
+
+@dataclasses.dataclass
+class LoadReport:
+    """What `load_pretrained` did. Every dict maps a name to a reason.
+
+    Attributes:
+        source, format: where the weights came from.
+        loaded: model weight paths set from the checkpoint as they were.
+        adapted: model weight path -> how its value was adapted.
+        fresh: model weight path -> why it keeps its initial value.
+        dropped: checkpoint key -> why it was not loaded.
+        numerics: differences between the model's GELU / LayerNorm epsilon
+            and the checkpoint's; empty when they agree.
+    """
+
+    source: str
+    format: str
+    loaded: list = dataclasses.field(default_factory=list)
+    adapted: dict = dataclasses.field(default_factory=dict)
+    fresh: dict = dataclasses.field(default_factory=dict)
+    dropped: dict = dataclasses.field(default_factory=dict)
+    numerics: list = dataclasses.field(default_factory=list)
+
+    def summary(self):
+        """One line: counts, and the adapted and fresh weights' names."""
+        parts = [f"Loaded {self.format} weights from {self.source}: {len(self.loaded)} as they "
+                 f"were, {len(self.adapted)} adapted ({', '.join(self.adapted) or 'none'}), "
+                 f"{len(self.fresh)} fresh ({_layers(self.fresh) or 'none'}), "
+                 f"{len(self.dropped)} checkpoint keys dropped ({_layers(self.dropped) or 'none'})"]
+        parts += [f"numerics differ: {difference}" for difference in self.numerics]
+        return "; ".join(parts) + "."
+
+    def __str__(self):
+        lines = [self.summary()]
+        for title, entries in (("adapted", self.adapted), ("fresh", self.fresh),
+                               ("dropped", self.dropped)):
+            lines += [f"  {title}: {name}: {why}" for name, why in entries.items()]
+        return "\n".join(lines)
+
+
+def _layers(entries):
+    """The distinct top-level names of weight paths or checkpoint keys."""
+    return ", ".join(dict.fromkeys(name.split("/")[0] for name in entries))
+
+
+def plan(model, checkpoint, video_inflation="central_frame"):
+    """(values by weight path, LoadReport): checks everything, assigns nothing."""
+    validation.check_choice("video_inflation", video_inflation, INFLATIONS)
+    report = LoadReport(checkpoint.source, checkpoint.format, dropped=dict(checkpoint.dropped))
+    report.numerics = numerics_differences(model, checkpoint)
+    _check_depth_and_heads(model, checkpoint)
+    values = {}
+    for variable in model.weights:
+        path = variable.path
+        if path.split("/")[0].startswith(FRESH_LAYERS):
+            report.fresh[path] = "a TokenLearner / TokenFuser layer: no pretrained counterpart"
+            continue
+        value = _value_for(path, tuple(variable.shape), model, checkpoint, report,
+                           video_inflation)
+        if value is not None:
+            values[path] = value
+    used = set(values) | {ckpt.PATCH_KERNEL, ckpt.PATCH_BIAS, ckpt.POSITION_EMBEDDING}
+    for path in sorted(set(checkpoint.weights) - used):
+        report.dropped.setdefault(checkpoint.source_keys[path], _why_unused(path))
+    return values, report
+
+
+def _why_unused(path):
+    if path == ckpt.CLASS_TOKEN:
+        return "the model pools by global average (no class token), as Scenic's GAP models"
+    return "the model has no classification head (num_classes=None)"
+
+
+def _value_for(path, shape, model, checkpoint, report, video_inflation):
+    """The value for model weight `path`, or None when it stays fresh."""
+    weights = checkpoint.weights
+    if path == "tubelet_embedding/kernel":
+        return _inflate(checkpoint, shape, report, video_inflation)
+    path_in_checkpoint = "patch_embedding/bias" if path == "tubelet_embedding/bias" else path
+    if path == ckpt.POSITION_EMBEDDING:
+        return _position_embedding(model, checkpoint, shape, report)
+    if path in ckpt.HEAD + (ckpt.CLASS_TOKEN,):
+        if path in weights and weights[path].shape == shape:
+            report.loaded.append(path)
+            return weights[path]
+        report.fresh[path] = ("the checkpoint has no class token" if path == ckpt.CLASS_TOKEN
+                              else _head_reason(checkpoint, path, shape))
+        return None
+    if path_in_checkpoint not in weights:
+        raise validation.invalid_value(
+            "weights", f"a checkpoint holding model weight {path!r} {shape}",
+            f"{checkpoint.source} without it",
+        )
+    value = weights[path_in_checkpoint]
+    _check_shape(checkpoint, path_in_checkpoint, path, value.shape, shape)
+    report.loaded.append(path)
+    return value
+
+
+def _head_reason(checkpoint, path, shape):
+    if path not in checkpoint.weights:
+        return "the checkpoint has no head"
+    found = checkpoint.source_keys[path]
+    return f"the checkpoint's head {found} does not fit the model's {shape}: fresh zero head"
+
+
+def _check_shape(checkpoint, path_in_checkpoint, path, found, expected):
+    if tuple(found) != tuple(expected):
+        raise ValueError(
+            f"The checkpoint {checkpoint.source} does not fit the model: checkpoint key "
+            f"{checkpoint.source_keys[path_in_checkpoint]} gives shape {tuple(found)}, model "
+            f"weight {path!r} has shape {tuple(expected)}. Build the model with the "
+            f"checkpoint's width, depth, heads and patch size."
+        )
+
+
+def _check_depth_and_heads(model, checkpoint):
+    blocks = [layer for layer in model.layers if layer.name.startswith("block_")]
+    if checkpoint.num_layers != len(blocks):
+        raise ValueError(
+            f"The checkpoint {checkpoint.source} does not fit the model: it has "
+            f"{checkpoint.num_layers} transformer blocks (last key "
+            f"{checkpoint.source_keys[f'block_{checkpoint.num_layers - 1}/mlp/output/bias']}), "
+            f"the model has {len(blocks)} (num_layers={len(blocks)})."
+        )
+    heads = blocks[0].num_heads
+    if checkpoint.num_heads is not None and checkpoint.num_heads != heads:
+        raise ValueError(
+            f"The checkpoint {checkpoint.source} does not fit the model: checkpoint key "
+            f"{checkpoint.source_keys['block_0/attention/query/kernel']} has "
+            f"{checkpoint.num_heads} heads, model weight 'block_0/attention/query/kernel' is in "
+            f"a block with num_heads={heads}."
+        )
+
+
+def numerics_differences(model, checkpoint):
+    block = model.get_layer("block_0")
+    differences = []
+    if block.approximate_gelu != checkpoint.approximate_gelu:
+        differences.append(
+            f"the checkpoint was run with approximate_gelu={checkpoint.approximate_gelu}, the "
+            f"model has approximate_gelu={block.approximate_gelu}")
+    if not np.isclose(block.epsilon, checkpoint.layer_norm_epsilon, rtol=1e-6, atol=0):
+        differences.append(
+            f"the checkpoint was run with layer_norm_epsilon={checkpoint.layer_norm_epsilon:g}, "
+            f"the model has layer_norm_epsilon={block.epsilon:g}")
+    return differences
+
+
+def _inflate(checkpoint, shape, report, video_inflation):
+    """(P, P, C, D) patch kernel -> (t, P, P, C, D) tubelet kernel, as ViViT."""
+    kernel = checkpoint.weights[ckpt.PATCH_KERNEL]
+    _check_shape(checkpoint, ckpt.PATCH_KERNEL, "tubelet_embedding/kernel", kernel.shape,
+                 shape[1:])
+    frames = shape[0]
+    if video_inflation == "average":
+        inflated = np.repeat(kernel[None] / frames, frames, axis=0)  # (t, P, P, C, D)
+    else:
+        inflated = np.zeros(shape, np.float32)  # (t, P, P, C, D)
+        inflated[frames // 2] = kernel
+    report.adapted["tubelet_embedding/kernel"] = (
+        f"2-D patch kernel inflated over {frames} frames ({video_inflation})")
+    return inflated
+
+
+def _position_embedding(model, checkpoint, shape, report):
+    """The checkpoint's position embedding on the model's grid, class row as the model needs."""
+    from keras_tokenlearner.models.resolution import patch_grid
+
+    embedding = checkpoint.weights[ckpt.POSITION_EMBEDDING]
+    class_row, grid = embedding[:int(checkpoint.class_row)], embedding[int(checkpoint.class_row):]
+    _check_shape(checkpoint, ckpt.POSITION_EMBEDDING, ckpt.POSITION_EMBEDDING, grid.shape[-1:],
+                 shape[-1:])
+    source_grid, target_grid = checkpoint.grid, patch_grid(model)
+    changes = []
+    if source_grid != target_grid[-2:]:
+        grid = zoom_grid(grid, source_grid, target_grid[-2:])  # (h' * w', D)
+        changes.append(f"resized from a {source_grid} grid to {target_grid[-2:]} "
+                       "(scipy.ndimage.zoom, order=1)")
+    if len(target_grid) == 3:
+        grid = np.tile(grid, (target_grid[0], 1))  # (T * h' * w', D)
+        changes.append(f"repeated over {target_grid[0]} frames")
+    model_has_class_row = shape[0] == grid.shape[0] + 1
+    if model_has_class_row:
+        grid = np.concatenate([_class_row(model, checkpoint, class_row, changes), grid])
+    elif checkpoint.class_row:
+        report.dropped.setdefault(checkpoint.source_keys[ckpt.POSITION_EMBEDDING] + " row 0",
+                                  "the class token's position: the model has no class token")
+    if changes:
+        report.adapted[ckpt.POSITION_EMBEDDING] = "; ".join(changes)
+    else:
+        report.loaded.append(ckpt.POSITION_EMBEDDING)
+    return grid
+
+
+def _class_row(model, checkpoint, class_row, changes):
+    """The class token's position row: the file's, zeros, or the model's own."""
+    if checkpoint.class_row:
+        return class_row
+    if ckpt.CLASS_TOKEN in checkpoint.weights:
+        changes.append("zero row for the class token, whose position the file does not add "
+                       "(big_vision layout)")
+        return np.zeros_like(checkpoint.weights[ckpt.POSITION_EMBEDDING][:1])
+    changes.append("row 0 (the class token's) stays fresh: the checkpoint has no class token")
+    embedding = model.get_layer("position_embedding").embeddings  # (1 + N, D)
+    return keras.ops.convert_to_numpy(embedding)[:1]
+
+
+def zoom_grid(grid, source_grid, target_grid):
+    """(h * w, D) -> (h' * w', D) by corner-aligned linear interpolation, as
+    `scipy.ndimage.zoom(order=1)` in the authors' loaders."""
+    width = grid.shape[-1]
+    image = grid.reshape(tuple(source_grid) + (width,))  # (h, w, D)
+    factors = (target_grid[0] / source_grid[0], target_grid[1] / source_grid[1], 1)
+    zoomed = scipy.ndimage.zoom(image, factors, order=1)  # (h', w', D)
+    return zoomed.reshape(-1, width).astype(np.float32)  # (h' * w', D)

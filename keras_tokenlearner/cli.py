@@ -38,6 +38,8 @@ def _add_train_flags(parser):
         "--workdir": (str, "outputs and checkpoints (None: runs/DATASET/MODEL)"),
         "--checkpoint-every": (int, "write a checkpoint every this many steps"),
         "--image-size": (int, "resize images to this side (default: the dataset's)"),
+        "--weights": (str, "start from a pretrained checkpoint: imagenet21k, "
+                      "imagenet21k+imagenet2012, a .npz/.safetensors/preset path, gs:// or URL"),
     }
     for flag, (kind, text) in flags.items():
         field = flag[2:].replace("-", "_")

@@ -172,9 +172,7 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
     from keras_tokenlearner import pretrained  # NumPy and SciPy only; no backend code
 
     checkpoint = pretrained.read_checkpoint(weights, arguments)
-    arguments.setdefault("approximate_gelu", checkpoint.approximate_gelu)
-    arguments.setdefault("layer_norm_epsilon", checkpoint.layer_norm_epsilon)
-    model = model_class(**arguments)
+    model = model_class(**{**pretrained.numerics(checkpoint), **arguments})
     pretrained.load_checkpoint(model, checkpoint, video_inflation)
     return model
 

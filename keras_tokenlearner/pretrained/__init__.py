@@ -18,8 +18,15 @@ from keras_tokenlearner.pretrained.checkpoint import Checkpoint
 from keras_tokenlearner.pretrained.save import save_npz
 
 LOGGER = logging.getLogger("keras_tokenlearner")
+NUMERICS = ("approximate_gelu", "layer_norm_epsilon")  # model arguments a source sets
 
-__all__ = ["Checkpoint", "LoadReport", "load_pretrained", "read_checkpoint", "save_npz"]
+__all__ = ["Checkpoint", "LoadReport", "load_checkpoint", "load_pretrained", "numerics",
+           "read_checkpoint", "save_npz"]
+
+
+def numerics(checkpoint):
+    """The model arguments that make a model compute as `checkpoint`'s source did."""
+    return {name: getattr(checkpoint, name) for name in NUMERICS}
 
 
 def read_checkpoint(source, model_arguments=None):

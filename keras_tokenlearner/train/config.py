@@ -17,7 +17,7 @@ DATASET_ARGUMENTS = ("num_classes", "image_shape", "num_frames")  # set from the
 RUN_FIELDS = (
     "model", "model_overrides", "dataset", "epochs", "steps", "batch_size", "learning_rate",
     "weight_decay", "warmup_fraction", "clip_norm", "label_smoothing", "mixed_precision",
-    "seed", "image_size",
+    "seed", "image_size", "weights",
 )
 
 
@@ -51,6 +51,9 @@ class TrainConfig:
     workdir: Optional[str] = None  # None: runs/<dataset>/<model>
     checkpoint_every: int = 100
     image_size: Optional[int] = None  # None: the dataset's own size
+    # A pretrained checkpoint to start from (load_pretrained's sources); a
+    # resumed run restores its own checkpoint instead of loading this again.
+    weights: Optional[str] = None
     export: bool = True  # write a SavedModel to workdir/export/1 at the end
     verbose: bool = True
 
@@ -75,6 +78,8 @@ class TrainConfig:
         validation.check_rate("warmup_fraction", self.warmup_fraction)
         validation.check_positive_float("clip_norm", self.clip_norm)
         validation.check_choice("strategy", self.strategy, STRATEGIES)
+        if self.weights is not None and not isinstance(self.weights, str):
+            raise validation.invalid_value("weights", "a string (path, URL or name)", self.weights)
         for name in ("model", "dataset"):
             if not isinstance(getattr(self, name), str):
                 raise validation.invalid_value(name, "a string", getattr(self, name))

@@ -13,11 +13,11 @@ from keras_tokenlearner import atomic
 from keras_tokenlearner import data
 from keras_tokenlearner import export
 from keras_tokenlearner import validation
-from keras_tokenlearner.models import zoo
 from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import recipe
+from keras_tokenlearner.train import run_model
 from keras_tokenlearner.train import strategies
 from keras_tokenlearner.train.config import TrainConfig
 from keras_tokenlearner.train.logs import Logs
@@ -42,28 +42,6 @@ def _mixed_precision_policy():
     return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
 
 
-def _model_arguments(config, info):
-    """create_model overrides that fit the model to the dataset."""
-    is_video_model = "num_frames" in zoo.model_arguments(config.model)  # unknown: raises
-    if is_video_model != info.is_video:
-        kinds = {True: "videos", False: "images"}
-        raise validation.invalid_value(
-            "model", f"a model for {kinds[info.is_video]} (dataset {info.name!r})", config.model
-        )
-    height, width = info.example_shape[-3:-1]
-    if config.image_size:
-        height = width = config.image_size
-    elif height is None or width is None:
-        raise validation.invalid_value(
-            "image_size", f"a size to resize to: the images of dataset {info.name!r} have no "
-            "fixed size (pass --image-size)", None,
-        )
-    arguments = dict(num_classes=info.num_classes, image_shape=(height, width, 3))
-    if info.is_video:
-        arguments["num_frames"] = info.example_shape[0]
-    return arguments
-
-
 def setup(config):
     """Builds the strategy, data, model and optimizer (nothing is restored yet)."""
     config.validate()
@@ -79,7 +57,7 @@ def setup(config):
             "batch_size", f"a multiple of the number of replicas ({replicas})", config.batch_size
         )
     builder, info = data.load(config.dataset, config.data_dir)
-    arguments = _model_arguments(config, info)
+    arguments = run_model.model_arguments(config, info)
     steps_per_epoch = info.num_train_examples // config.batch_size
     if steps_per_epoch == 0:
         raise validation.invalid_value(
@@ -89,7 +67,7 @@ def setup(config):
     total_steps = config.steps or config.epochs * steps_per_epoch
     keras.utils.set_random_seed(config.seed)  # after data.load, which may draw numbers
     with strategy.scope():
-        model = zoo.create_model(config.model, **config.model_overrides, **arguments)
+        model = run_model.build(config, arguments, _checkpoint_directory(config))
         optimizer = recipe.make_optimizer(
             model, config.learning_rate, total_steps, config.weight_decay,
             config.warmup_fraction, config.clip_norm,
@@ -162,11 +140,11 @@ def _check_finite(loss, step, config):
         _stop(f"The loss became {loss} at step {step + 1}", config)
 
 
-def _save_checkpoint(config, step, variables, epoch, chief):
+def _save_checkpoint(config, step, variables, state, chief):
     """The chief writes the checkpoint; every worker checks the weights are
     finite, so that all of them stop together rather than the others
     waiting for the chief in the next step."""
-    state = {"epoch": epoch, "run": config.run_fields()}
+    state = {**state, "run": config.run_fields()}
     try:
         if chief:
             checkpoints.save(_checkpoint_directory(config), step, variables, state)
@@ -208,7 +186,8 @@ def run_steps(run, start_step):
             logs.write(step, epoch, loss, learning_rate)
             progress.update(step, values=[("loss", loss)])
             if step % config.checkpoint_every == 0 or step == run.total_steps:
-                _save_checkpoint(config, step, variables, epoch, chief)
+                state = {"epoch": epoch, "numerics": run_model.numerics(run.model)}
+                _save_checkpoint(config, step, variables, state, chief)
                 logs.flush()
     finally:
         logs.close()
@@ -237,6 +216,7 @@ def finish(run, images_per_second):
         "model": config.model,
         "model_overrides": config.model_overrides,
         "dataset": config.dataset,
+        "weights": config.weights,
         "parameters": run.model.count_params(),
         "gflops_per_example": flops(run.model).gflops,  # multiply-adds, as the paper counts
         "jit_compile": config.jit_compile,

@@ -117,10 +117,8 @@ def _value_for(path, shape, model, checkpoint, report, video_inflation):
                               else _head_reason(checkpoint, path, shape))
         return None
     if path_in_checkpoint not in weights:
-        raise validation.invalid_value(
-            "weights", f"a checkpoint holding model weight {path!r} {shape}",
-            f"{checkpoint.source} without it",
-        )
+        raise ValueError(f"The checkpoint {checkpoint.source} holds nothing for model weight "
+                         f"{path!r} {shape}.")
     value = weights[path_in_checkpoint]
     _check_shape(checkpoint, path_in_checkpoint, path, value.shape, shape)
     report.loaded.append(path)

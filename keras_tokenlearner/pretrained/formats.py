@@ -133,9 +133,11 @@ TIMM = lay.Layout(
     top=torch_top("patch_embed.proj", "cls_token", "pos_embed", "norm", "head"),
     block=torch_block(
         ("norm1", "norm2"),
-        {f"attention/{name}/{variable}": (f"attn.qkv.{source}", lay.fused_qkv(part, kernel))
-         for part, name in enumerate(("query", "key", "value"))
-         for variable, source, kernel in (("kernel", "weight", True), ("bias", "bias", False))},
+        {**{f"attention/{name}/{variable}": (f"attn.qkv.{source}", lay.fused_qkv(part, kernel))
+            for part, name in enumerate(("query", "key", "value"))
+            for variable, source, kernel in (("kernel", "weight", True), ("bias", "bias", False))},
+         "attention/output/kernel": ("attn.proj.weight", lay.transpose),
+         "attention/output/bias": ("attn.proj.bias", lay.same)},
         ("mlp.fc1", "mlp.fc2"),
     ),
     block_prefix="blocks.{index}.",

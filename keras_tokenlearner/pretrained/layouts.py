@@ -95,9 +95,9 @@ def convert(arrays, layout, source):
 
     def take(path, key, transform):
         if key not in arrays:
-            raise validation.invalid_value(
-                "weights", f"a checkpoint with key {key!r} (for model weight {path!r}) in "
-                f"{source}", "a file without it",
+            raise ValueError(
+                f"The checkpoint {source} has no key {key!r}, which model weight {path!r} "
+                "loads from."
             )
         array = arrays[key]
         weights[path] = ckpt.to_float32(transform(array))
@@ -116,12 +116,11 @@ def convert(arrays, layout, source):
         reason = next((why for start, why in layout.droppable.items() if key.startswith(start)),
                       None)
         if reason is None:
-            raise validation.invalid_value(
-                "weights", f"a ViT checkpoint whose keys all have a place in this package's "
-                f"ViT; {source} also holds {key!r} {tuple(arrays[key].shape)}",
-                "an unsupported checkpoint variant",
+            raise ValueError(
+                f"The checkpoint {source} also holds {key!r} {tuple(arrays[key].shape)}, which "
+                "has no place in this package's ViT (a variant it does not implement)."
             )
-        dropped[key] = reason
+        dropped[f"{key} {tuple(arrays[key].shape)}"] = reason
     return weights, source_keys, dropped
 
 

@@ -11,7 +11,40 @@ AUGREG = "https://storage.googleapis.com/vit_models/augreg/"
 ORIGINAL = "https://storage.googleapis.com/vit_models/"
 # (hidden_dim, num_layers) -> the authors' size letter.
 SIZES = {(192, 12): "Ti", (384, 12): "S", (768, 12): "B", (1024, 24): "L", (1280, 32): "H"}
-NAMED_WEIGHTS = {}  # name -> {(size, patch): url}; filled below
+# The authors' recommended AugReg ImageNet-21k files (best upstream validation,
+# vision_transformer README), else the original ViT files; their ImageNet-2012
+# fine-tunes at 224 px (S/32, B/32 and L/16: the 224 px fine-tunes timm ships,
+# of another AugReg upstream; L/32: the original, fine-tuned at 384 px).
+FINE_TUNED = "--imagenet2012-steps_20k-lr_{}-res_224.npz"
+UPSTREAMS = {
+    ("Ti", 16): "Ti_16-i21k-300ep-lr_0.001-aug_none-wd_0.03-do_0.0-sd_0.0",
+    ("S", 16): "S_16-i21k-300ep-lr_0.001-aug_light1-wd_0.03-do_0.0-sd_0.0",
+    ("S", 32): "S_32-i21k-300ep-lr_0.001-aug_none-wd_0.1-do_0.0-sd_0.0",
+    ("B", 8): "B_8-i21k-300ep-lr_0.001-aug_medium2-wd_0.1-do_0.0-sd_0.0",
+    ("B", 16): "B_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.0-sd_0.0",
+    ("B", 32): "B_32-i21k-300ep-lr_0.001-aug_light1-wd_0.1-do_0.0-sd_0.0",
+    ("L", 16): "L_16-i21k-300ep-lr_0.001-aug_strong1-wd_0.1-do_0.0-sd_0.0",
+}
+NAMED_WEIGHTS = {
+    "imagenet21k": {
+        **{key: AUGREG + name + ".npz" for key, name in UPSTREAMS.items()},
+        ("L", 32): ORIGINAL + "imagenet21k/ViT-L_32.npz",
+        ("H", 14): ORIGINAL + "imagenet21k/ViT-H_14.npz",
+    },
+    "imagenet21k+imagenet2012": {
+        ("Ti", 16): AUGREG + UPSTREAMS[("Ti", 16)] + FINE_TUNED.format("0.03"),
+        ("S", 16): AUGREG + UPSTREAMS[("S", 16)] + FINE_TUNED.format("0.03"),
+        ("S", 32): AUGREG + "S_32-i21k-300ep-lr_0.001-aug_light1-wd_0.03-do_0.0-sd_0.0"
+        + FINE_TUNED.format("0.03"),
+        ("B", 8): AUGREG + UPSTREAMS[("B", 8)] + FINE_TUNED.format("0.03"),
+        ("B", 16): AUGREG + UPSTREAMS[("B", 16)] + FINE_TUNED.format("0.01"),
+        ("B", 32): AUGREG + "B_32-i21k-300ep-lr_0.001-aug_medium1-wd_0.03-do_0.0-sd_0.0"
+        + FINE_TUNED.format("0.03"),
+        ("L", 16): AUGREG + "L_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1"
+        + FINE_TUNED.format("0.01"),
+        ("L", 32): ORIGINAL + "imagenet21k%2Bimagenet2012/ViT-L_32.npz",
+    },
+}
 
 
 def url(name, model_arguments):

@@ -40,6 +40,8 @@ setup(
         "jax": ["jax[cpu]==0.10.*"],
         "onnx": ["tf2onnx>=1.17", "onnx", "onnxruntime"],
         "litert": ["ai-edge-litert"],
+        "safetensors": ["safetensors"],  # timm and Hugging Face checkpoints
+        "kaggle": ["kagglehub"],  # kaggle:// keras-hub preset handles
         "notebooks": ["matplotlib", "jupyter"],
         "test": [
             "pytest>=8",
@@ -52,6 +54,7 @@ setup(
             "jupytext",
             "nbmake",
             "ipykernel",
+            "safetensors",
         ],
     },
     entry_points={

@@ -1,0 +1,3 @@
+"""The fixture scripts need flax or keras-hub and the authors' code: never collected."""
+
+collect_ignore = ["fixtures"]

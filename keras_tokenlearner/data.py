@@ -74,14 +74,21 @@ def _builder(name, data_dir):
     return builder
 
 
+HOLD_OUT = "90%"  # train on the first 90% of a lone training split, test on the rest
+
+
 def _pick_splits(name, splits):
     """(train, test) split names: the first of TRAIN_SPLITS and of TEST_SPLITS
-    present. A dataset without both is refused, so that a test accuracy is
-    never measured on the training data."""
+    present. A TFDS dataset with a training split only (e.g. tf_flowers)
+    holds out its last HOLD_OUT of it, never trained on. Another dataset
+    without both is refused, so that a test accuracy is never measured on the
+    training data."""
     if not splits:  # e.g. under tfds.testing.mock_data, which records none
         return "train", "test"
     train = next((split for split in TRAIN_SPLITS if split in splits), None)
     test = next((split for split in TEST_SPLITS if split in splits), None)
+    if train is not None and test is None and name != IMAGE_FOLDER:
+        return f"{train}[:{HOLD_OUT}]", f"{train}[{HOLD_OUT}:]"  # TFDS split slicing
     if train is None or test is None:
         raise validation.invalid_value(
             "dataset", f"a dataset with a training split ({', '.join(TRAIN_SPLITS)}) and a "

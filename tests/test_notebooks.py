@@ -10,9 +10,10 @@ COLAB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCES = sorted(glob.glob(os.path.join(COLAB, "*.py")))
 
 
-def test_three_tutorials():
+def test_four_tutorials():
     names = [os.path.basename(path) for path in SOURCES]
-    assert names == ["01_quickstart.py", "02_video.py", "03_scale_and_serve.py"]
+    assert names == ["01_quickstart.py", "02_video.py", "03_scale_and_serve.py",
+                     "04_finetune_pretrained.py"]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=os.path.basename)

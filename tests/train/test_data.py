@@ -125,3 +125,8 @@ def test_images_of_no_fixed_size_need_image_size(tmp_path, data_dir):
 def test_bad_dataset_arguments(name, data_dir_value, message):
     with pytest.raises(ValueError, match=message):
         data.load(name, data_dir_value)
+
+
+def test_a_tfds_dataset_with_a_training_split_only_holds_out_its_end():
+    assert data._pick_splits("tf_flowers", {"train"}) == ("train[:90%]", "train[90%:]")
+    assert data._pick_splits("cifar10", {"train", "test"}) == ("train", "test")

@@ -126,9 +126,9 @@ def test_every_worker_stops_on_non_finite_weights(tmp_path):
     # wait for it in the next step's all-reduce.
     config = TrainConfig(workdir=str(tmp_path), verbose=False)
     finite, infinite = [keras.Variable([1.0])], [keras.Variable([np.inf])]
-    runner._save_checkpoint(config, 5, finite, 0, chief=False)  # passes, writes nothing
+    runner._save_checkpoint(config, 5, finite, {"epoch": 0}, chief=False)  # passes, writes nothing
     with pytest.raises(TrainingError, match="weights became NaN or infinite.*step 5"):
-        runner._save_checkpoint(config, 5, infinite, 0, chief=False)
+        runner._save_checkpoint(config, 5, infinite, {"epoch": 0}, chief=False)
     assert os.listdir(tmp_path) == []
 
 

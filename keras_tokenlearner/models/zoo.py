@@ -153,6 +153,12 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
     checkpoint's numerics (GELU form, LayerNorm epsilon) unless
     `approximate_gelu` or `layer_norm_epsilon` are overridden here.
     """
+    return create_model_with_report(name, weights, video_inflation, **overrides)[0]
+
+
+def create_model_with_report(name, /, weights=None, video_inflation="central_frame",
+                             **overrides):
+    """`create_model`, also returning the `LoadReport` of `weights` (None without)."""
     arguments = model_arguments(name)
     model_class = ZOO[name][0]
     accepted = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
@@ -168,13 +174,12 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
     arguments.update(overrides)
     arguments.setdefault("name", name)
     if weights is None:
-        return model_class(**arguments)
+        return model_class(**arguments), None
     from keras_tokenlearner import pretrained  # NumPy and SciPy only; no backend code
 
     checkpoint = pretrained.read_checkpoint(weights, arguments)
     model = model_class(**{**pretrained.numerics(checkpoint), **arguments})
-    pretrained.load_checkpoint(model, checkpoint, video_inflation)
-    return model
+    return model, pretrained.load_checkpoint(model, checkpoint, video_inflation)
 
 
 def build_symbolic(name, /, **overrides):

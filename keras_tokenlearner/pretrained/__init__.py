@@ -10,6 +10,7 @@ presets (a directory or a `kaggle://` handle), timm and Hugging Face
 import logging
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models.encoder import EncoderModel
 from keras_tokenlearner.pretrained import adapt
 from keras_tokenlearner.pretrained import named
 from keras_tokenlearner.pretrained import sources
@@ -65,7 +66,7 @@ def load_pretrained(model, source, video_inflation="central_frame"):
             not fit the model (naming the checkpoint key, the model weight
             and both shapes). Nothing is assigned unless every check passed.
     """
-    if not hasattr(model, "arguments") or "hidden_dim" not in getattr(model, "arguments", {}):
+    if not isinstance(model, EncoderModel):
         raise validation.invalid_value("model", "a keras_tokenlearner ViT or VideoViT",
                                        type(model).__name__)
     return load_checkpoint(model, read_checkpoint(source, model.arguments), video_inflation)

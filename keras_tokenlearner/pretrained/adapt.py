@@ -23,6 +23,7 @@ import numpy as np
 import scipy.ndimage
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models.resolution import patch_grid
 from keras_tokenlearner.pretrained import checkpoint as ckpt
 
 INFLATIONS = ("central_frame", "average")
@@ -193,8 +194,6 @@ def _inflate(checkpoint, shape, report, video_inflation):
 
 def _position_embedding(model, checkpoint, shape, report):
     """The checkpoint's position embedding on the model's grid, class row as the model needs."""
-    from keras_tokenlearner.models.resolution import patch_grid
-
     embedding = checkpoint.weights[ckpt.POSITION_EMBEDDING]
     class_row, grid = embedding[:int(checkpoint.class_row)], embedding[int(checkpoint.class_row):]
     _check_shape(checkpoint, ckpt.POSITION_EMBEDDING, ckpt.POSITION_EMBEDDING, grid.shape[-1:],

@@ -66,10 +66,6 @@ class Checkpoint:
         return len(indices)
 
     @property
-    def hidden_dim(self):
-        return self.weights[PATCH_BIAS].shape[-1]
-
-    @property
     def grid(self):
         """The (h, w) grid of the position embedding, assumed square as by the
         authors' loaders unless the reader recorded another (`grid_shape`)."""

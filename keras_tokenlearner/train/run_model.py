@@ -36,18 +36,13 @@ def build(config, arguments, checkpoint_directory):
     epsilon) that the first run took from it, recorded in the checkpoint.
     """
     latest = checkpoints.latest(checkpoint_directory)
-    if config.weights is None:
-        return zoo.create_model(config.model, **config.model_overrides, **arguments)
-    if latest is not None:
+    if config.weights is not None and latest is not None:
         numerics = checkpoints.read_state(latest).get("numerics", {})
         return zoo.create_model(config.model, **{**numerics, **config.model_overrides},
                                 **arguments)
-    full_arguments = {**zoo.model_arguments(config.model), **config.model_overrides, **arguments}
-    checkpoint = pretrained.read_checkpoint(config.weights, full_arguments)
-    model = zoo.create_model(config.model, **{**pretrained.numerics(checkpoint),
-                                              **config.model_overrides}, **arguments)
-    report = pretrained.load_checkpoint(model, checkpoint)
-    if config.verbose:
+    model, report = zoo.create_model_with_report(
+        config.model, config.weights, **config.model_overrides, **arguments)
+    if report is not None and config.verbose:
         print(report.summary())
     return model
 

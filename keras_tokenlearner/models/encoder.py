@@ -5,8 +5,6 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
-import contextlib
-
 import keras
 
 from keras_tokenlearner import validation
@@ -17,6 +15,7 @@ from keras_tokenlearner.layers import TokenLearner
 from keras_tokenlearner.layers import TransformerBlock
 from keras_tokenlearner.layers.mlp import layer_norm
 from keras_tokenlearner.layers.token_learner import VERSIONS
+from keras_tokenlearner.models import preprocessing
 
 POOLINGS = ("gap", "token")
 STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
@@ -25,9 +24,11 @@ STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
 class EncoderModel(keras.Model):
     """Config handling shared by ViT and VideoViT (functional subclasses).
 
-    The subclass builds its graph in `__init__` (inside `dtype_policy_scope`)
-    and stores its constructor arguments in `self.arguments`. `get_config`
-    returns them and its layers' dtype policy, and `from_config` calls the
+    The subclass builds its graph in `__init__`, giving every layer (and the
+    model) the policy of `resolve_policy(dtype)` explicitly, without touching
+    the global policy, and stores its constructor arguments in
+    `self.arguments`. `get_config` returns them and the model's dtype
+    policy, and `from_config` calls the
     constructor, so a `.keras` file reloads as the same class with the same
     layers and the same policy (a mixed_bfloat16 model stays mixed_bfloat16
     whatever the global policy is when it is loaded). A model quantized with
@@ -38,9 +39,8 @@ class EncoderModel(keras.Model):
     """
 
     def get_config(self):
-        policy = self.get_layer("position_embedding").dtype_policy.name  # every layer's
-        config = {"name": self.name, "trainable": self.trainable, "dtype": policy,
-                  **self.arguments}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "dtype": self.dtype_policy.name, **self.arguments}
         quantized = {layer.path: layer.quantization_mode for layer in self._flatten_layers()
                      if layer is not self and getattr(layer, "quantization_mode", None)}
         if quantized:
@@ -57,26 +57,24 @@ class EncoderModel(keras.Model):
         return model
 
 
-@contextlib.contextmanager
-def dtype_policy_scope(policy):
-    """Layers created inside get `policy` (a name, a `DTypePolicy`, or None
-    for the global policy). The global policy is restored on exit."""
-    previous = keras.config.dtype_policy()
-    try:
-        if policy is not None:
-            keras.config.set_dtype_policy(policy)
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
+def resolve_policy(dtype):
+    """The `DTypePolicy` a model is built with: `dtype` (a name, a policy or
+    its config), else the global policy, read once and never set."""
+    if dtype is None:
+        return keras.config.dtype_policy()
+    return keras.dtype_policies.get(dtype)
 
 
 def constructor_arguments(local_variables):
-    """The constructor's arguments from its `locals()`, JSON-friendly."""
-    return {
+    """The constructor's arguments from its `locals()`, JSON-friendly, with
+    `preprocessing` in its canonical form (`preprocessing.canonical`)."""
+    arguments = {
         name: _plain(value)
         for name, value in local_variables.items()
         if name not in ("self", "kwargs", "__class__")
     }
+    arguments["preprocessing"] = preprocessing.canonical(arguments["preprocessing"])
+    return arguments
 
 
 def _plain(value):
@@ -142,24 +140,31 @@ def check_divisible(name, sizes, divisors, divisor_name):
             )
 
 
-def _learn_tokens(x, layout, hidden_dim, token_learner):
+def _reshape(target_shape, arguments, name=None):
+    """A `Reshape` layer with the model's dtype policy."""
+    return keras.layers.Reshape(target_shape, dtype=arguments["dtype"], name=name)
+
+
+def _learn_tokens(x, layout, token_learner, arguments):
     """(B, prod(layout), D) -> TokenLearner over each frame's grid -> (B, T*S, D)."""
-    grid = keras.layers.Reshape(layout + (hidden_dim,))(x)  # (B, [T,] h, w, D)
+    hidden_dim = arguments["hidden_dim"]
+    grid = _reshape(layout + (hidden_dim,), arguments)(x)  # (B, [T,] h, w, D)
     tokens = token_learner(grid)  # (B, [T,] S, D)
-    return keras.layers.Reshape((-1, hidden_dim))(tokens), grid  # (B, T*S, D)
+    return _reshape((-1, hidden_dim), arguments)(tokens), grid  # (B, T*S, D)
 
 
 def _fused_block(x, layout, index, block, arguments):
     """TokenLearner -> block -> TokenFuser -> + residual: keeps N tokens."""
     hidden_dim = arguments["hidden_dim"]
     token_learner = _token_learner(arguments, f"token_learner_{index}")
-    tokens, grid = _learn_tokens(x, layout, hidden_dim, token_learner)  # (B, T*S, D)
+    tokens, grid = _learn_tokens(x, layout, token_learner, arguments)  # (B, T*S, D)
     tokens = block(tokens)  # (B, T*S, D)
     frames = layout[:-2]  # () for images, (T,) for video
-    tokens = keras.layers.Reshape(frames + (-1, hidden_dim))(tokens)  # (B, [T,] S, D)
-    fuser = TokenFuser(dropout_rate=arguments["dropout_rate"], name=f"token_fuser_{index}")
+    tokens = _reshape(frames + (-1, hidden_dim), arguments)(tokens)  # (B, [T,] S, D)
+    fuser = TokenFuser(dropout_rate=arguments["dropout_rate"], dtype=arguments["dtype"],
+                       name=f"token_fuser_{index}")
     fused = fuser(tokens, grid)  # (B, [T,] h, w, D)
-    return x + keras.layers.Reshape((-1, hidden_dim))(fused)  # (B, N, D)
+    return x + _reshape((-1, hidden_dim), arguments)(fused)  # (B, N, D)
 
 
 def _token_learner(arguments, name):
@@ -167,6 +172,7 @@ def _token_learner(arguments, name):
         arguments["num_tokens"],
         version=arguments["token_learner_version"],
         dropout_rate=arguments["dropout_rate"],
+        dtype=arguments["dtype"],
         name=name,
     )
 
@@ -178,6 +184,8 @@ def encoder_stack(x, layout, arguments):
     fuser, TokenLearner runs once, before block `token_learner_index`, and
     later blocks see S tokens (T*S for video). With the fuser, every block
     from that index on runs TokenLearner -> block -> TokenFuser -> + residual.
+    `arguments` are the checked constructor arguments plus `dtype`, the
+    resolved `DTypePolicy`, which every layer here is given.
     """
     for index in range(arguments["num_layers"]):
         block = TransformerBlock(
@@ -188,6 +196,7 @@ def encoder_stack(x, layout, arguments):
             arguments["attention_dropout_rate"],
             epsilon=arguments["layer_norm_epsilon"],
             approximate_gelu=arguments["approximate_gelu"],
+            dtype=arguments["dtype"],
             name=f"block_{index}",
         )
         learns_tokens = arguments["num_tokens"] is not None and (
@@ -198,7 +207,7 @@ def encoder_stack(x, layout, arguments):
             continue
         if learns_tokens and index == arguments["token_learner_index"]:
             token_learner = _token_learner(arguments, "token_learner")
-            x, _ = _learn_tokens(x, layout, arguments["hidden_dim"], token_learner)
+            x, _ = _learn_tokens(x, layout, token_learner, arguments)
         x = block(x)
     return x
 
@@ -206,34 +215,38 @@ def encoder_stack(x, layout, arguments):
 def stem_and_encode(input_shape, input_name, convolution, patch_size, stem_name, arguments):
     """The model's input, its strided-convolution stem (`Conv2D` patches or
     `Conv3D` tubelets of `patch_size`) and `encode`: (input, outputs)."""
-    inputs = keras.Input(input_shape, name=input_name)  # (B, [T,] H, W, C)
+    input_layer = keras.layers.InputLayer(shape=input_shape, name=input_name)
+    input_layer.dtype_policy = arguments["dtype"]  # computes nothing; one policy for all
+    inputs = input_layer.output  # (B, [T,] H, W, C), float32
     patch_grid = convolution(
         arguments["hidden_dim"],
         patch_size,
         strides=patch_size,
         kernel_initializer=STEM_INITIALIZER,
+        dtype=arguments["dtype"],
         name=stem_name,
     )(inputs)  # (B, [T',] h, w, D)
     return inputs, encode(patch_grid, arguments)
 
 
 def encode(patch_grid, arguments):
-    """(B, [T,] h, w, D) patch grid -> logits, or pooled features."""
-    hidden_dim = arguments["hidden_dim"]
+    """(B, [T,] h, w, D) patch grid -> logits, or pooled features; every
+    layer gets `arguments["dtype"]` (see `encoder_stack`)."""
+    hidden_dim, dtype = arguments["hidden_dim"], arguments["dtype"]
     layout = tuple(patch_grid.shape[1:-1])  # (h, w) or (T, h, w)
-    x = keras.layers.Reshape((-1, hidden_dim), name="flatten_patches")(patch_grid)  # (B, N, D)
+    x = _reshape((-1, hidden_dim), arguments, "flatten_patches")(patch_grid)  # (B, N, D)
     if arguments["pooling"] == "token":
-        x = ClassToken(name="class_token")(x)  # (B, 1 + N, D)
-    x = PositionEmbedding(name="position_embedding")(x)
-    x = keras.layers.Dropout(arguments["dropout_rate"], name="embedding_dropout")(x)
+        x = ClassToken(dtype=dtype, name="class_token")(x)  # (B, 1 + N, D)
+    x = PositionEmbedding(dtype=dtype, name="position_embedding")(x)
+    x = keras.layers.Dropout(arguments["dropout_rate"], dtype=dtype, name="embedding_dropout")(x)
     x = encoder_stack(x, layout, arguments)
-    x = layer_norm(arguments["layer_norm_epsilon"], None, "encoder_norm")(x)
+    x = layer_norm(arguments["layer_norm_epsilon"], dtype, "encoder_norm")(x)
     if arguments["pooling"] == "gap":
-        x = keras.layers.GlobalAveragePooling1D(name="gap")(x)  # (B, D)
+        x = keras.layers.GlobalAveragePooling1D(dtype=dtype, name="gap")(x)  # (B, D)
     else:
-        x = x[:, 0]  # (B, D): the class token
+        x = x[:, 0]  # (B, D): the class token (an op, not a layer: no policy)
     if arguments["num_classes"] is None:
         return x
     return keras.layers.Dense(
-        arguments["num_classes"], kernel_initializer="zeros", name="head"
+        arguments["num_classes"], kernel_initializer="zeros", dtype=dtype, name="head"
     )(x)

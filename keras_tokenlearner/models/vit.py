@@ -21,6 +21,8 @@ class ViT(encoder.EncoderModel):
     instead, every block from that index on runs TokenLearner -> block ->
     TokenFuser -> + residual, so the token count stays at the patch count.
 
+    Every argument after `image_shape` is keyword-only.
+
     Args:
         image_shape: tuple `(height, width, channels)`; height and width must
             be multiples of `patch_size`.
@@ -39,8 +41,18 @@ class ViT(encoder.EncoderModel):
             (`True`, the authors' Flax default) or exact erf GELU (`False`,
             what keras-hub, timm and Hugging Face weights were run with).
             TokenLearner and TokenFuser keep the authors' tanh GELU.
-        **kwargs: `name`, `trainable`, `dtype` (the layers' dtype policy;
-            defaults to the global one).
+        preprocessing: None or a dict: the input the model expects. uint8
+            pixels p become `p * scale + offset` before the model
+            (`{"scale": s, "offset": o}`, or `{"mean": m, "std": s}` in
+            [0, 1] pixel units; see `models.preprocessing.canonical`, which
+            gives the form stored in `get_config`). The model does not apply
+            it: it is a record, which the data pipeline and export apply.
+            None records nothing (export then needs an explicit
+            `preprocessing=`). The zoo's models record `[-1, 1]`
+            (`preprocessing.MINUS_ONE_TO_ONE`), pretrained ones their source's.
+        **kwargs: `name`, `trainable`, `dtype` (the dtype policy of the model
+            and of every layer; defaults to the global one, which building
+            neither changes nor needs afterwards).
 
     Layers are named `patch_embedding`, `position_embedding`, `block_{i}`,
     `token_learner` (or `token_learner_{i}` and `token_fuser_{i}`),
@@ -48,8 +60,8 @@ class ViT(encoder.EncoderModel):
 
     Example:
 
-    >>> model = ViT((32, 32, 3), 8, hidden_dim=16, num_layers=2, num_heads=2,
-    ...             mlp_dim=32, num_classes=10, num_tokens=4)
+    >>> model = ViT((32, 32, 3), patch_size=8, hidden_dim=16, num_layers=2,
+    ...             num_heads=2, mlp_dim=32, num_classes=10, num_tokens=4)
     >>> model.get_layer("token_learner").output.shape
     (None, 4, 16)
     """
@@ -57,6 +69,7 @@ class ViT(encoder.EncoderModel):
     def __init__(
         self,
         image_shape,
+        *,
         patch_size,
         hidden_dim,
         num_layers,
@@ -72,6 +85,7 @@ class ViT(encoder.EncoderModel):
         token_learner_version="1.1",
         layer_norm_epsilon=1e-6,
         approximate_gelu=True,
+        preprocessing=None,
         **kwargs,
     ):
         arguments = encoder.constructor_arguments(locals())
@@ -79,9 +93,11 @@ class ViT(encoder.EncoderModel):
         patch_size = validation.check_positive_int("patch_size", patch_size)
         image_shape = checked["image_shape"]
         encoder.check_divisible("image_shape", image_shape[:2], (patch_size,) * 2, "patch_size")
-        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)):
-            images, outputs = encoder.stem_and_encode(
-                image_shape, "images", keras.layers.Conv2D, patch_size, "patch_embedding", checked
-            )
+        policy = encoder.resolve_policy(kwargs.pop("dtype", None))
+        images, outputs = encoder.stem_and_encode(
+            image_shape, "images", keras.layers.Conv2D, patch_size, "patch_embedding",
+            {**checked, "dtype": policy},
+        )
         super().__init__(images, outputs, name=kwargs.pop("name", "vit"), **kwargs)
+        self.dtype_policy = policy  # a functional model ignores a `dtype` argument
         self.arguments = arguments

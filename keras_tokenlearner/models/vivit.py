@@ -17,26 +17,30 @@ class VideoViT(encoder.EncoderModel):
     `num_tokens` tokens per frame of the grid, so blocks after it see T' * S
     tokens; the fuser variant maps them back per frame.
 
+    As for `ViT`, the first argument is the shape of one image (frame) and
+    every other argument is keyword-only.
+
     Args:
-        num_frames: int. Frames per clip; a multiple of `tubelet_size[0]`.
         image_shape: tuple `(height, width, channels)` of each frame.
+        num_frames: int. Frames per clip; a multiple of `tubelet_size[0]`.
         tubelet_size: tuple `(time, height, width)`. Defaults to `(2, 16, 16)`.
-        Other arguments: as `ViT`.
+        Other arguments, `preprocessing` included: as `ViT`.
 
     Example:
 
-    >>> model = VideoViT(4, (16, 16, 3), tubelet_size=(2, 8, 8), hidden_dim=16,
-    ...                  num_layers=2, num_heads=2, mlp_dim=32, num_tokens=3)
+    >>> model = VideoViT((16, 16, 3), num_frames=4, tubelet_size=(2, 8, 8),
+    ...                  hidden_dim=16, num_layers=2, num_heads=2, mlp_dim=32,
+    ...                  num_tokens=3)
     >>> model.get_layer("block_1").output.shape  # 2 frames x 3 tokens
     (None, 6, 16)
     """
 
     def __init__(
         self,
-        num_frames,
         image_shape,
-        tubelet_size=(2, 16, 16),
         *,
+        num_frames,
+        tubelet_size=(2, 16, 16),
         hidden_dim,
         num_layers,
         num_heads,
@@ -51,6 +55,7 @@ class VideoViT(encoder.EncoderModel):
         token_learner_version="1.1",
         layer_norm_epsilon=1e-6,
         approximate_gelu=True,
+        preprocessing=None,
         **kwargs,
     ):
         arguments = encoder.constructor_arguments(locals())
@@ -64,10 +69,11 @@ class VideoViT(encoder.EncoderModel):
         encoder.check_divisible(
             "image_shape", image_shape[:2], tubelet_size[1:], "tubelet_size[1:]"
         )
-        with encoder.dtype_policy_scope(kwargs.pop("dtype", None)):
-            videos, outputs = encoder.stem_and_encode(
-                (num_frames,) + image_shape, "videos", keras.layers.Conv3D, tubelet_size,
-                "tubelet_embedding", checked,
-            )
+        policy = encoder.resolve_policy(kwargs.pop("dtype", None))
+        videos, outputs = encoder.stem_and_encode(
+            (num_frames,) + image_shape, "videos", keras.layers.Conv3D, tubelet_size,
+            "tubelet_embedding", {**checked, "dtype": policy},
+        )
         super().__init__(videos, outputs, name=kwargs.pop("name", "video_vit"), **kwargs)
+        self.dtype_policy = policy  # a functional model ignores a `dtype` argument
         self.arguments = arguments

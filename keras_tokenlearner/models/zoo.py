@@ -5,7 +5,9 @@ Names: `vit_{size}_patch{p}` are the plain class-token ViTs of the ViT paper;
 `num_layers // 2`, the paper's default; `_tokenfuser` uses TokenLearner ->
 block -> TokenFuser in every block from there on. `vivit_*` are the video
 models (32 frames, 2x16x16 tubelets, Kinetics-400 classes). The `test` size
-gives tiny models for tests and demos.
+gives tiny models for tests and demos. Every model records the input it
+expects (`preprocessing`): `[-1, 1]` (`preprocessing.MINUS_ONE_TO_ONE`, as
+Google's ViT checkpoints), or the pretrained source's.
 
 Each entry pins its expected parameter count at its own defaults, so any
 drift in the architecture fails a test. Regenerate nothing by hand: a test
@@ -17,8 +19,10 @@ import fnmatch
 import inspect
 
 import keras
+from keras.src.backend.common import global_state
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.models.vit import ViT
 from keras_tokenlearner.models.vivit import VideoViT
 
@@ -146,12 +150,16 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
     image_shape=(384, 384, 3))`. An unknown name or argument raises a
     `ValueError` listing the closest names.
 
+    The model records `preprocessing=preprocessing.MINUS_ONE_TO_ONE` (uint8
+    pixels to [-1, 1]) unless `preprocessing` is overridden here.
+
     `weights` starts the model from a public checkpoint: a name such as
     `"imagenet21k"`, a path, URL or handle (see
     `keras_tokenlearner.load_pretrained`, which does the loading and whose
     `video_inflation` this passes on). The model then computes with the
-    checkpoint's numerics (GELU form, LayerNorm epsilon) unless
-    `approximate_gelu` or `layer_norm_epsilon` are overridden here.
+    checkpoint's numerics (GELU form, LayerNorm epsilon) and records the
+    checkpoint's preprocessing unless `approximate_gelu`,
+    `layer_norm_epsilon` or `preprocessing` are overridden here.
     """
     return create_model_with_report(name, weights, video_inflation, **overrides)[0]
 
@@ -174,11 +182,12 @@ def create_model_with_report(name, /, weights=None, video_inflation="central_fra
     arguments.update(overrides)
     arguments.setdefault("name", name)
     if weights is None:
-        return model_class(**arguments), None
+        return model_class(**{"preprocessing": preprocessing.MINUS_ONE_TO_ONE, **arguments}), None
     from keras_tokenlearner import pretrained  # NumPy and SciPy only; no backend code
 
     checkpoint = pretrained.read_checkpoint(weights, arguments)
-    model = model_class(**{**pretrained.numerics(checkpoint), **arguments})
+    source = {**pretrained.numerics(checkpoint), "preprocessing": checkpoint.preprocessing}
+    model = model_class(**{**source, **arguments})
     return model, pretrained.load_checkpoint(model, checkpoint, video_inflation)
 
 
@@ -187,14 +196,22 @@ def build_symbolic(name, /, **overrides):
 
     Enough for `count_params()` and `flops()` on any entry, even the huge
     ones, in about a second and no memory for weights; the model cannot run.
-    Afterwards Keras's session is cleared (so the unfilled variables are never
-    filled behind your back, which also resets auto-generated layer names);
-    the global dtype policy is kept.
+    Keras's session is left as it was (layer names, models, the global dtype
+    policy): only the new, unfilled variables are taken off Keras's list of
+    variables to fill when a `keras.StatelessScope` next exits, so they are
+    never filled behind your back.
     """
-    policy = keras.config.dtype_policy()
+    pending_before = {id(variable) for variable in _pending_variables()}
     try:
         with keras.StatelessScope(initialize_variables=False):
             return create_model(name, **overrides)
     finally:
-        keras.utils.clear_session()
-        keras.config.set_dtype_policy(policy)
+        pending = _pending_variables()
+        pending[:] = [variable for variable in pending if id(variable) in pending_before]
+
+
+def _pending_variables():
+    """Keras's list of variables created in a `StatelessScope` and not yet
+    filled (no public API reads it; `keras.utils.clear_session` empties it)."""
+    return global_state.get_global_attribute("uninitialized_variables", [],
+                                             set_to_default=True)

@@ -60,6 +60,10 @@ def load_pretrained(model, source, video_inflation="central_frame"):
         epsilon differ from the checkpoint's, the report's `numerics` says
         so and a warning is logged: build the model with
         `create_model(name, weights=source)` to get the source's numerics.
+        Likewise, if the input the model records (its `preprocessing`)
+        differs from the one the checkpoint expects, the report's
+        `preprocessing` says so and a warning is logged; the model is not
+        changed.
 
     Raises:
         ValueError: the source is missing, truncated or foreign, or does
@@ -79,6 +83,6 @@ def load_checkpoint(model, checkpoint, video_inflation="central_frame"):
     for path, value in values.items():
         variables[path].assign(value.astype(variables[path].dtype))
     LOGGER.info(report.summary())
-    for difference in report.numerics:
+    for difference in report.numerics + report.preprocessing:
         LOGGER.warning("load_pretrained: %s.", difference)
     return report

@@ -14,6 +14,9 @@ failed load leaves the model untouched. What is adapted:
 - a 2-D patch kernel into a video model's tubelet kernel (ViViT's
   `central_frame` or `average` inflation);
 - TokenLearner and TokenFuser layers start fresh.
+
+The model itself is never rebuilt: where its GELU form, LayerNorm epsilon or
+recorded preprocessing differ from the checkpoint's, the report says so.
 """
 
 import dataclasses
@@ -23,6 +26,7 @@ import numpy as np
 import scipy.ndimage
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.models.resolution import patch_grid
 from keras_tokenlearner.pretrained import checkpoint as ckpt
 
@@ -42,6 +46,9 @@ class LoadReport:
         dropped: checkpoint key -> why it was not loaded.
         numerics: differences between the model's GELU / LayerNorm epsilon
             and the checkpoint's; empty when they agree.
+        preprocessing: a line when the input the model records
+            (`model.arguments["preprocessing"]`) differs from the one the
+            checkpoint expects; empty when they agree.
     """
 
     source: str
@@ -51,6 +58,7 @@ class LoadReport:
     fresh: dict = dataclasses.field(default_factory=dict)
     dropped: dict = dataclasses.field(default_factory=dict)
     numerics: list = dataclasses.field(default_factory=list)
+    preprocessing: list = dataclasses.field(default_factory=list)
 
     def summary(self):
         """One line: counts, and the adapted and fresh weights' names."""
@@ -59,6 +67,7 @@ class LoadReport:
                  f"{len(self.fresh)} fresh ({_layers(self.fresh) or 'none'}), "
                  f"{len(self.dropped)} checkpoint keys dropped ({_layers(self.dropped) or 'none'})"]
         parts += [f"numerics differ: {difference}" for difference in self.numerics]
+        parts += [f"preprocessing differs: {difference}" for difference in self.preprocessing]
         return "; ".join(parts) + "."
 
     def __str__(self):
@@ -79,6 +88,7 @@ def plan(model, checkpoint, video_inflation="central_frame"):
     validation.check_choice("video_inflation", video_inflation, INFLATIONS)
     report = LoadReport(checkpoint.source, checkpoint.format, dropped=dict(checkpoint.dropped))
     report.numerics = numerics_differences(model, checkpoint)
+    report.preprocessing = preprocessing_differences(model, checkpoint)
     _check_depth_and_heads(model, checkpoint)
     values = {}
     for variable in model.weights:
@@ -174,6 +184,28 @@ def numerics_differences(model, checkpoint):
             f"the checkpoint was run with layer_norm_epsilon={checkpoint.layer_norm_epsilon:g}, "
             f"the model has layer_norm_epsilon={block.epsilon:g}")
     return differences
+
+
+def preprocessing_differences(model, checkpoint):
+    """A line when the model's recorded input is not the checkpoint's."""
+    recorded, expected = preprocessing.of_model(model), checkpoint.preprocessing
+    if expected is None or _same_preprocessing(recorded, expected):
+        return []
+    return [f"the checkpoint expects preprocessing={expected}, the model records "
+            f"preprocessing={recorded} (the model is unchanged: build it with "
+            "create_model(name, weights=source) to record the checkpoint's)"]
+
+
+def _same_preprocessing(first, second):
+    """Whether two records map pixels alike (one entry or one per channel)."""
+    if first is None or second is None:
+        return first is second
+    for a, b in zip(preprocessing.scale_and_offset(first), preprocessing.scale_and_offset(second)):
+        if len(a) != len(b) and 1 not in (len(a), len(b)):
+            return False
+        if not np.allclose(a, b, rtol=1e-6, atol=0):
+            return False
+    return True
 
 
 def _inflate(checkpoint, shape, report, video_inflation):

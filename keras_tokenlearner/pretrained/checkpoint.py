@@ -5,9 +5,9 @@ safetensors) turns its file into a `Checkpoint`: float32 NumPy arrays keyed
 by the variable paths of a `ViT` (`patch_embedding/kernel`,
 `block_3/attention/query/kernel`, ...), in this package's layouts (Keras
 `(in, out)` Dense kernels, `(D, D)` attention projections, HWIO patch
-kernels), plus what the source computes with (GELU form, LayerNorm epsilon)
-and which of its keys were left out. `layouts.convert` does the renaming
-from a table per format.
+kernels), plus what the source computes with (GELU form, LayerNorm epsilon),
+the input it expects (`preprocessing`) and which of its keys were left
+out. `layouts.convert` does the renaming from a table per format.
 """
 
 import dataclasses
@@ -42,6 +42,9 @@ class Checkpoint:
         num_heads: the attention heads, where the file says (None for timm).
         layer_norm_epsilon, approximate_gelu: the numerics the weights were
             trained or exported with.
+        preprocessing: the input the weights expect, a canonical record of
+            `models.preprocessing` (uint8 pixels p become p * scale +
+            offset); None where a reader cannot say.
         dropped: source key -> why it is not loaded (e.g. `pre_logits`).
         grid_shape: the (h, w) grid of the position embedding where the
             file's config gives it; None for a square grid.
@@ -55,6 +58,7 @@ class Checkpoint:
     num_heads: int | None
     layer_norm_epsilon: float
     approximate_gelu: bool
+    preprocessing: dict | None = None
     dropped: dict = dataclasses.field(default_factory=dict)
     grid_shape: tuple | None = None
 

@@ -6,7 +6,11 @@
   `params/img/` and `opt/target/` are stripped; scanned blocks are split.
 - keras-hub ViT presets (`transformer_block_` or `tranformer_block_`).
 - timm and Hugging Face safetensors.
-Every reader returns a `Checkpoint` (see `checkpoint.py`).
+Every reader returns a `Checkpoint` (see `checkpoint.py`), with the input
+its weights expect: [-1, 1] for Google's and timm's files (timm's AugReg and
+original ViTs use mean = std = 0.5: a timm checkpoint trained with ImageNet
+mean and std needs `preprocessing=` given explicitly), a Hugging Face
+model's `preprocessor_config.json` where there is one.
 """
 
 import re
@@ -14,6 +18,7 @@ import re
 import numpy as np
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.pretrained import checkpoint as ckpt
 from keras_tokenlearner.pretrained import layouts as lay
 
@@ -78,6 +83,7 @@ def read_google(arrays, source):
         # vit_jax adds the position embedding after prepending the class token.
         class_row=in_posembed_input and ckpt.CLASS_TOKEN in weights,
         approximate_gelu=True, layer_norm_epsilon=1e-6,
+        preprocessing=preprocessing.MINUS_ONE_TO_ONE,
     )
 
 
@@ -168,10 +174,13 @@ def read_timm(arrays, source):
         source=source, format="timm", weights=weights, source_keys=source_keys,
         dropped=dropped, num_heads=None,
         class_row=ckpt.CLASS_TOKEN in weights and not square, **ERF_GELU,
+        preprocessing=preprocessing.MINUS_ONE_TO_ONE,  # AugReg / original ViTs: mean = std = 0.5
     )
 
 
-def read_hugging_face(arrays, config, source):
+def read_hugging_face(arrays, config, source, preprocessor_config=None):
+    """Hugging Face safetensors with its `config.json` and, where there is
+    one, its `preprocessor_config.json` (else [-1, 1], as Google's ViTs)."""
     arrays = {key.removeprefix("vit."): value for key, value in arrays.items()}
     weights, source_keys, dropped = lay.convert(arrays, HUGGING_FACE, source)
     activation = config.get("hidden_act", "gelu")
@@ -183,7 +192,23 @@ def read_hugging_face(arrays, config, source):
         approximate_gelu=HUGGING_FACE_ACTIVATIONS[activation],
         layer_norm_epsilon=float(config.get("layer_norm_eps", 1e-12)),
         grid_shape=grid_of(image, patch),
+        preprocessing=hugging_face_preprocessing(preprocessor_config),
     )
+
+
+def hugging_face_preprocessing(config):
+    """The record of a `preprocessor_config.json` (None: [-1, 1]): pixels
+    times `rescale_factor`, then `(x - image_mean) / image_std`, with
+    `ViTImageProcessor`'s defaults (1 / 255, mean = std = 0.5)."""
+    if config is None:
+        return preprocessing.MINUS_ONE_TO_ONE
+    rescale = config.get("rescale_factor", 1 / 255) if config.get("do_rescale", True) else 1.0
+    if not config.get("do_normalize", True):
+        return preprocessing.canonical({"scale": rescale, "offset": 0.0})
+    mean = np.atleast_1d(np.asarray(config.get("image_mean", 0.5), np.float64))  # (C,) or (1,)
+    std = np.atleast_1d(np.asarray(config.get("image_std", 0.5), np.float64))  # (C,) or (1,)
+    mean, std = np.broadcast_arrays(mean, std)
+    return preprocessing.canonical({"scale": tuple(rescale / std), "offset": tuple(-mean / std)})
 
 
 def grid_of(image_size, patch_size):

@@ -8,19 +8,28 @@ group's `vars` carries the layer's name, so keys here are layer-name paths
 such as `vit_encoder/transformer_block_1/mha/query/vars/0` (`vars/0` is the
 kernel, gamma or embedding, `vars/1` the bias or beta). Older keras-hub
 releases spelled the blocks `tranformer_block_`; both are read.
+
+A preset with a preprocessor also holds `image_converter.json` and
+`preprocessor.json` (the converter inside): its `scale` and `offset` (and
+an older `ViTImageConverter`'s `norm_mean` and `norm_std`) say what input
+the weights expect. Without them, [-1, 1], as Google's ViTs.
 """
 
 import io
 
 import h5py
+import numpy as np
 
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.pretrained import checkpoint as ckpt
 from keras_tokenlearner.pretrained import formats
 from keras_tokenlearner.pretrained import layouts as lay
 
 WEIGHTS_FILE = "model.weights.h5"
 TASK_WEIGHTS_FILE = "task.weights.h5"
+CONVERTER_FILE = "image_converter.json"
+PREPROCESSOR_FILE = "preprocessor.json"
 EMBEDDING = "vit_patching_and_embedding/"
 
 
@@ -56,8 +65,9 @@ LAYOUT = lay.Layout(
 )
 
 
-def read(config, weights_bytes, task_bytes, source):
-    """A keras-hub ViT preset's config and weight files -> `Checkpoint`."""
+def read(config, weights_bytes, task_bytes, source, converter=None):
+    """A keras-hub ViT preset's config and weight files -> `Checkpoint`;
+    `converter` is its image converter's config (see `image_converter`)."""
     if config.get("class_name") != "ViTBackbone":
         raise validation.invalid_value(
             "weights", "a keras-hub preset of a ViTBackbone (config.json class_name)",
@@ -75,7 +85,37 @@ def read(config, weights_bytes, task_bytes, source):
         approximate_gelu=False,  # keras-hub's MLP: activation="gelu", the exact form
         layer_norm_epsilon=float(backbone.get("layer_norm_epsilon", 1e-6)),
         grid_shape=formats.grid_of(backbone["image_shape"], backbone["patch_size"]),
+        preprocessing=converter_preprocessing(converter),
     )
+
+
+def image_converter(converter_json, preprocessor_json):
+    """The image converter's config from a preset's `image_converter.json`
+    or `preprocessor.json` (each a parsed file or None), or None."""
+    if converter_json is not None:
+        return converter_json.get("config")
+    if preprocessor_json is not None:
+        nested = preprocessor_json.get("config", {}).get("image_converter")
+        return nested.get("config") if isinstance(nested, dict) else None
+    return None
+
+
+def converter_preprocessing(converter):
+    """The record of an image converter's config: pixels times `scale`, plus
+    `offset`, then (older ViT converters) minus `norm_mean`, over `norm_std`."""
+    if converter is None:
+        return preprocessing.MINUS_ONE_TO_ONE
+    entries = [converter.get(key) for key in ("scale", "offset", "norm_mean", "norm_std")]
+    defaults = (1.0, 0.0, 0.0, 1.0)  # None: the step is skipped
+    try:
+        scale, offset, mean, std = np.broadcast_arrays(*[
+            np.atleast_1d(np.asarray(default if entry is None else entry, np.float64))
+            for entry, default in zip(entries, defaults)])  # each (C,) or (1,)
+    except (TypeError, ValueError):
+        raise validation.invalid_value("preprocessing", "an image converter with numeric "
+                                       "scale, offset, norm_mean and norm_std", converter) from None
+    return preprocessing.canonical({"scale": tuple(scale / std),
+                                    "offset": tuple((offset - mean) / std)})
 
 
 def named_arrays(data, source):

@@ -4,7 +4,9 @@
 The format is read off the file itself: an `.npz` (a zip archive), a
 `.safetensors` file (an 8-byte header length, then JSON), or a directory
 holding a keras-hub preset (`config.json` + `model.weights.h5`) or a Hugging
-Face model (`config.json` + `model.safetensors`). TensorFlow is imported
+Face model (`config.json` + `model.safetensors`); a Hugging Face
+`preprocessor_config.json` and a keras-hub preset's image converter, where
+present, give the input the weights expect. TensorFlow is imported
 only for paths with a scheme (`gs://`, `s3://`, ...), and `kagglehub` and
 `safetensors` only for their sources.
 """
@@ -103,17 +105,25 @@ def _join(directory, name):
         directory, name)
 
 
+def _optional_json(directory, name):
+    """The parsed JSON file `name` in `directory`, or None where there is none."""
+    path = _join(directory, name)
+    return json.loads(read_bytes(path)) if _exists(path) else None
+
+
 def _read_directory(path, source):
-    config_path = _join(path, "config.json")
-    config = json.loads(read_bytes(config_path)) if _exists(config_path) else {}
+    config = _optional_json(path, "config.json") or {}
     if _exists(_join(path, keras_hub_preset.WEIGHTS_FILE)):
         task_path = _join(path, keras_hub_preset.TASK_WEIGHTS_FILE)
         task = read_bytes(task_path) if _exists(task_path) else None
+        converter = keras_hub_preset.image_converter(
+            _optional_json(path, keras_hub_preset.CONVERTER_FILE),
+            _optional_json(path, keras_hub_preset.PREPROCESSOR_FILE))
         return keras_hub_preset.read(config, read_bytes(_join(path, keras_hub_preset.WEIGHTS_FILE)),
-                                     task, source)
+                                     task, source, converter)
     if _exists(_join(path, "model.safetensors")):
         arrays = _safetensors(read_bytes(_join(path, "model.safetensors")), source)
-        return _from_safetensors(arrays, config, source)
+        return _from_safetensors(arrays, path, source)
     raise validation.invalid_value(
         "weights", "a directory holding a keras-hub preset (config.json, model.weights.h5) or a "
         "Hugging Face model (config.json, model.safetensors)", source,
@@ -125,10 +135,8 @@ def _read_file(path, source):
     if data[:2] == b"PK":
         return formats.read_google(_npz(data, source), source)
     if len(data) > 8 and data[8:9] == b"{":
-        config_path = _join(posixpath.dirname(path) if SCHEME.match(path)
-                            else os.path.dirname(path), "config.json")
-        config = json.loads(read_bytes(config_path)) if _exists(config_path) else {}
-        return _from_safetensors(_safetensors(data, source), config, source)
+        directory = posixpath.dirname(path) if SCHEME.match(path) else os.path.dirname(path)
+        return _from_safetensors(_safetensors(data, source), directory, source)
     raise validation.invalid_value(
         "weights", "a ViT checkpoint: an .npz, a .safetensors file, or a keras-hub or Hugging "
         f"Face directory; {path} is neither a zip archive nor a safetensors file", source,
@@ -161,11 +169,15 @@ def _safetensors(data, source):
         ) from None
 
 
-def _from_safetensors(arrays, config, source):
+def _from_safetensors(arrays, directory, source):
+    """timm or Hugging Face weights; the latter with the `config.json` and
+    `preprocessor_config.json` found in `directory`."""
     if formats.is_timm(arrays):
         return formats.read_timm(arrays, source)
     if formats.is_hugging_face(arrays):
-        return formats.read_hugging_face(arrays, config, source)
+        config = _optional_json(directory, "config.json") or {}
+        return formats.read_hugging_face(arrays, config, source,
+                                         _optional_json(directory, "preprocessor_config.json"))
     raise validation.invalid_value(
         "weights", "a timm or Hugging Face ViT safetensors file (patch_embed.proj.weight or "
         f"embeddings.patch_embeddings.*); keys: {sorted(arrays)[:5]}", source,

@@ -45,8 +45,8 @@ def test_plain_class_token_and_features():
 
 
 def test_video_tokens_are_learned_per_frame():
-    model = ktl.VideoViT(8, (16, 12, 3), tubelet_size=(2, 4, 4), hidden_dim=16, num_layers=2,
-                         num_heads=2, mlp_dim=32, num_classes=5, num_tokens=3)
+    model = ktl.VideoViT((16, 12, 3), num_frames=8, tubelet_size=(2, 4, 4), hidden_dim=16,
+                         num_layers=2, num_heads=2, mlp_dim=32, num_classes=5, num_tokens=3)
     assert model.get_layer("block_0").input.shape == (None, 4 * 4 * 3, 16)
     assert model.get_layer("token_learner").output.shape == (None, 4, 3, 16)
     assert model.get_layer("block_1").input.shape == (None, 4 * 3, 16)
@@ -114,6 +114,51 @@ def test_quantized_model_reloads_quantized(mode, only_block_1, tmp_path):
     restored = keras.saving.load_model(tmp_path / "model.keras")
     assert restored.get_config()["quantized_layers"] == quantized
     np.testing.assert_allclose(testing.to_numpy(restored(x)), expected, rtol=1e-5, atol=1e-6)
+
+
+def policies(model):
+    """The dtype policy names of the model and of every layer in it."""
+    return {layer.dtype_policy.name for layer in model._flatten_layers()}
+
+
+def small_video_vit(**overrides):
+    return ktl.VideoViT((16, 16, 3), num_frames=4, tubelet_size=(2, 4, 4), hidden_dim=16,
+                        num_layers=2, num_heads=2, mlp_dim=32, num_classes=5, **overrides)
+
+
+def test_building_never_sets_the_global_policy(monkeypatch):
+    def refuse(policy):
+        raise AssertionError(f"keras.config.set_dtype_policy({policy!r}) called")
+
+    monkeypatch.setattr(keras.config, "set_dtype_policy", refuse)
+    for model in (small_vit(num_tokens=3, use_token_fuser=True, dtype="mixed_bfloat16"),
+                  small_vit(pooling="token", dtype="mixed_bfloat16"),
+                  small_video_vit(num_tokens=3, use_token_fuser=True, dtype="mixed_bfloat16")):
+        assert policies(model) == {"mixed_bfloat16"}, model.name
+        assert model.get_config()["dtype"] == "mixed_bfloat16"
+
+
+def test_a_float32_model_under_a_mixed_global_policy_is_float32_throughout():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        models = [small_vit(num_tokens=3, use_token_fuser=True, dtype="float32"),
+                  small_video_vit(num_tokens=3, dtype="float32")]
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    for model in models:
+        assert policies(model) == {"float32"}, model.name
+        assert testing.to_numpy(model(make_input(model))).dtype == np.float32
+
+
+@pytest.mark.parametrize("build", [
+    lambda: ktl.ViT((16, 16, 3), 4, hidden_dim=16, num_layers=1, num_heads=2, mlp_dim=32),
+    lambda: ktl.VideoViT((16, 16, 3), 4, hidden_dim=16, num_layers=1, num_heads=2,
+                         mlp_dim=32, tubelet_size=(2, 4, 4)),
+])
+def test_arguments_after_image_shape_are_keyword_only(build):
+    with pytest.raises(TypeError, match="positional argument"):
+        build()
 
 
 def test_dtype_argument_sets_the_model_policy_and_leaves_the_global_one():

@@ -2,6 +2,8 @@
 
 import math
 
+import keras
+import numpy as np
 import pytest
 
 import keras_tokenlearner as ktl
@@ -50,6 +52,19 @@ def test_every_entry_builds_with_its_pinned_parameter_count(name):
     assert type(model) is model_class
     assert model.name == name
     assert model.count_params() == pinned == expected_parameters(arguments)
+
+
+def test_build_symbolic_leaves_the_callers_session_alone():
+    dense = keras.layers.Dense(2)
+    before = keras.ops.convert_to_numpy(dense(np.ones((1, 3), np.float32)))
+    model = build_symbolic("vit_test_patch4", dtype="mixed_bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
+    after = keras.ops.convert_to_numpy(dense(np.ones((1, 3), np.float32)))
+    np.testing.assert_array_equal(after, before)  # the caller's layer still runs
+    assert keras.layers.Dense(2).name != dense.name  # auto-naming not reset
+    with keras.StatelessScope():  # exits by filling Keras's pending variables
+        pass
+    assert all(variable._value is None for variable in model.weights)  # never filled
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

@@ -36,8 +36,8 @@ def test_token_learner_models_keep_the_file_before_the_token_learner(fuser):
 
 @pytest.mark.parametrize("inflation", ["central_frame", "average"])
 def test_video_stem_is_inflated_and_positions_repeated(inflation):
-    model = ktl.VideoViT(4, (32, 32, 3), tubelet_size=(2, 8, 8), **fixtures.FLAX_VIT,
-                         pooling="token")
+    model = ktl.VideoViT((32, 32, 3), num_frames=4, tubelet_size=(2, 8, 8),
+                         **fixtures.FLAX_VIT, pooling="token")
     report = ktl.load_pretrained(model, NPZ, video_inflation=inflation)
     kernel = np.load(NPZ)["embedding/kernel"]
     inflated = fixtures.weights(model)["tubelet_embedding/kernel"]

@@ -9,7 +9,7 @@ from setuptools import setup
 HERE = pathlib.Path(__file__).parent
 VERSION = re.search(
     r'__version__ = "([^"]+)"',
-    (HERE / "keras_tokenlearner" / "__init__.py").read_text(),
+    (HERE / "keras_tokenlearner" / "version.py").read_text(),
 ).group(1)
 
 TENSORFLOW = "2.21.*"

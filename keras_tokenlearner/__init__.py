@@ -4,6 +4,12 @@ Import the package before `keras.models.load_model` on a `.keras` file that
 holds its layers or models: importing it registers them with Keras.
 """
 
+# ruff: noqa: E402  (the command's start runs before the imports that load TensorFlow)
+from keras_tokenlearner import quiet
+
+quiet.command_start()  # `keras-tokenlearner` only: hides TensorFlow's C++ log lines
+
+# isort: split
 from keras_tokenlearner import layers
 from keras_tokenlearner import models
 from keras_tokenlearner.export import export_saved_model
@@ -18,8 +24,7 @@ from keras_tokenlearner.models import resize_position_embedding
 from keras_tokenlearner.models import transfer_weights
 from keras_tokenlearner.pretrained import load_pretrained
 from keras_tokenlearner.pretrained import save_npz
-
-__version__ = "0.1.0"
+from keras_tokenlearner.version import __version__
 
 __all__ = [
     "TokenFuser",

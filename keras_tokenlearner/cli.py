@@ -3,20 +3,32 @@
     keras-tokenlearner train [flags]   train (the default command)
     keras-tokenlearner export --model-path runs/digits/MODEL/model.keras --out exports/digits
     keras-tokenlearner demo            build a small TokenLearner model, run it
+    keras-tokenlearner --version
 
-Errors in what the user asked for are printed as one line, without a
-traceback: status 2 for bad input, 1 for a run that had to stop (NaN loss).
+Flags alone (`keras-tokenlearner --epochs 3`) mean `train`; a first word
+that is no command is an error. Errors in what the user asked for are
+printed as one line, without a traceback: status 2 for bad input, 1 for a
+run that had to stop (NaN loss).
+
+TensorFlow is imported only by the commands that run it (`--help` does not
+import it; under KERAS_BACKEND=jax neither does `demo`), and its C++ log
+lines are hidden unless `--verbose` is given (see `quiet`).
 """
 
 import argparse
 import ast
 import dataclasses
-import os
+import difflib
 import sys
 
+from keras_tokenlearner import filesystem
+from keras_tokenlearner import quiet
 from keras_tokenlearner import validation
+from keras_tokenlearner.version import __version__
 
+PROGRAM = "keras-tokenlearner"
 COMMANDS = ("train", "export", "demo")
+TOP_LEVEL_OPTIONS = ("-h", "--help", "--version", "--verbose")
 EXPORT_FORMATS = ("saved_model", "onnx", "litert")
 
 
@@ -70,10 +82,18 @@ def _model_argument(text):
         return name, value
 
 
+def _add_verbose_flag(parser, default):
+    parser.add_argument("--verbose", dest="show_tf_logs", action="store_true", default=default,
+                        help="show TensorFlow's C++ log lines (hidden unless "
+                        "TF_CPP_MIN_LOG_LEVEL is set)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="keras-tokenlearner", description="TokenLearner and TokenFuser for Keras 3."
+        prog=PROGRAM, description="TokenLearner and TokenFuser for Keras 3."
     )
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
+    _add_verbose_flag(parser, False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = commands.add_parser("train", help="train a zoo model (the default command)")
     _add_train_flags(train)
@@ -82,7 +102,8 @@ def build_parser():
     export.add_argument("--out", required=True,
                         help="SavedModel base directory, or the .onnx / .tflite file")
     export.add_argument("--format", default="saved_model", choices=EXPORT_FORMATS)
-    export.add_argument("--version", type=int, default=1, help="SavedModel version folder")
+    export.add_argument("--serving-version", type=int, default=1,
+                        help="SavedModel version folder (default: 1)")
     export.add_argument("--overwrite", action="store_true", help="replace that version")
     export.add_argument("--class-names", help="file with one class name per line "
                         "(default: class_names.txt beside the model, if present)")
@@ -90,7 +111,10 @@ def build_parser():
     demo.add_argument("--num-tokens", type=int, default=8)
     demo.add_argument("--image-size", type=int, default=32)
     demo.add_argument("--batch-size", type=int, default=4)
-    demo.add_argument("--version", default="1.1", help="TokenLearner version")
+    demo.add_argument("--token-learner-version", default="1.1",
+                      help="TokenLearner version: 1.0 or 1.1 (default: 1.1)")
+    for command in (train, export, demo):
+        _add_verbose_flag(command, argparse.SUPPRESS)  # keeps a top-level --verbose
     return parser
 
 
@@ -100,7 +124,7 @@ def _export(args):
     import keras_tokenlearner  # noqa: F401  (registers the layers and models)
     from keras_tokenlearner import export
 
-    if not os.path.isfile(args.model_path):
+    if not filesystem.isfile(args.model_path):
         raise validation.invalid_value("model_path", "an existing .keras file", args.model_path)
     model = keras.models.load_model(args.model_path)
     if args.format == "onnx":
@@ -109,7 +133,7 @@ def _export(args):
         path = export.export_litert(model, args.out)
     else:
         class_names = export.read_class_names(args.class_names, args.model_path)
-        path = export.export_saved_model(model, args.out, args.version, class_names,
+        path = export.export_saved_model(model, args.out, args.serving_version, class_names,
                                          overwrite=args.overwrite)
     print(f"Exported {args.model_path} to {path}")
 
@@ -121,7 +145,7 @@ def _run(args):
         from keras_tokenlearner import demo
 
         demo.run(num_tokens=args.num_tokens, image_size=args.image_size,
-                 batch_size=args.batch_size, version=args.version)
+                 batch_size=args.batch_size, version=args.token_learner_version)
         return
     from keras_tokenlearner.train import TrainConfig
     from keras_tokenlearner.train import train
@@ -132,20 +156,64 @@ def _run(args):
     train(TrainConfig(**values))
 
 
+def _with_command(argv):
+    """`argv` with its command: `train` where only flags are given.
+
+    Raises a `ValueError` for a first word that is no command.
+    """
+    count = 0
+    while count < len(argv) and argv[count] in TOP_LEVEL_OPTIONS:
+        count += 1
+    options, rest = argv[:count], argv[count:]
+    if rest and rest[0] in COMMANDS:
+        return argv
+    if rest and not rest[0].startswith("-"):
+        raise ValueError(_unknown_command(rest[0]))
+    if not rest and {"-h", "--help", "--version"} & set(options):
+        return argv
+    return options + ["train"] + rest
+
+
+def _unknown_command(word):
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown command {word!r}{hint}. Known commands: {', '.join(COMMANDS)}."
+
+
+def _is_training_error(error):
+    """Whether `error` is the trainer's TrainingError, without importing TensorFlow."""
+    loop = sys.modules.get("keras_tokenlearner.train.loop")
+    return loop is not None and isinstance(error, loop.TrainingError)
+
+
+def _parse(argv):
+    """The parsed arguments, or the exit status of --help, --version or a usage error."""
+    try:
+        return build_parser().parse_args(_with_command(argv))
+    except ValueError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as stop:  # argparse has printed help, the version or the usage
+        return stop.code or 0
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
-        argv = ["train"] + argv
-    args = build_parser().parse_args(argv)
-    from keras_tokenlearner.train.loop import TrainingError
-
+    args = _parse(argv)
+    if isinstance(args, int):
+        return args
     try:
-        _run(args)
+        with quiet.tensorflow_logs_hidden(args.show_tf_logs):
+            if args.command in ("train", "export"):
+                quiet.import_tensorflow()
+            _run(args)
     except (ValueError, OSError) as error:  # bad input, or a path that cannot be written
-        print(f"keras-tokenlearner {args.command}: error: {error}", file=sys.stderr)
+        print(f"{PROGRAM} {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except TrainingError as error:
-        print(f"keras-tokenlearner {args.command}: stopped: {error}", file=sys.stderr)
+    except RuntimeError as error:
+        if not _is_training_error(error):
+            raise
+        print(f"{PROGRAM} {args.command}: stopped: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -5,10 +5,12 @@ import os
 import socket
 import subprocess
 import sys
+import uuid
 
 import pytest
 
 from keras_tokenlearner import atomic
+from keras_tokenlearner import filesystem
 
 HOST = socket.gethostname()
 
@@ -118,3 +120,104 @@ def test_a_live_writers_retired_copy_stays_aside(tmp_path):
     retired.mkdir(parents=True)
     atomic.remove_stale_temporaries(str(tmp_path))
     assert retired.is_dir() and not (tmp_path / "1").exists()
+
+
+def test_a_failed_move_into_place_puts_the_old_directory_back(tmp_path, monkeypatch):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_text("old")
+    rename = atomic.filesystem.rename
+
+    def failing_rename(source, target, overwrite=False):
+        if TEMPORARY_NAME in os.path.basename(source) and os.path.basename(target) == "1":
+            raise OSError("disk full")
+        return rename(source, target, overwrite)
+
+    monkeypatch.setattr(atomic.filesystem, "rename", failing_rename)
+    with pytest.raises(OSError, match="disk full"):
+        with atomic.atomic_directory(str(tmp_path / "1"), overwrite=True) as temporary:
+            open(os.path.join(temporary, "saved_model.pb"), "w").write("new")
+    assert os.listdir(tmp_path) == ["1"]
+    assert (tmp_path / "1" / "saved_model.pb").read_text() == "old"
+
+
+TEMPORARY_NAME = f".1{atomic.TEMPORARY_MARKER}{HOST}@"
+
+
+# Remote paths: ram://, TensorFlow's in-memory filesystem, stands for gs:// and s3://.
+
+
+@pytest.fixture
+def ram(request):
+    """A fresh ram:// folder (the ram filesystem lasts as long as the process)."""
+    folder = f"ram://{request.node.name}-{uuid.uuid4().hex[:8]}"
+    yield folder
+    filesystem.rmtree(folder, ignore_errors=True)
+
+
+def write(path, text):
+    with filesystem.open(path, "w") as handle:
+        handle.write(text)
+
+
+def read(path):
+    with filesystem.open(path) as handle:
+        return handle.read()
+
+
+def test_remote_directory_is_written_and_replaced(ram):
+    target = f"{ram}/exports/1"
+    with atomic.atomic_directory(target) as temporary:
+        assert temporary.startswith(f"{ram}/exports/.1.tmp-")
+        filesystem.makedirs(filesystem.join(temporary, "variables"))
+        write(filesystem.join(temporary, "variables", "data"), "weights")
+        write(filesystem.join(temporary, "saved_model.pb"), "graph")
+    assert filesystem.listdir(f"{ram}/exports") == ["1"]
+    assert read(f"{target}/variables/data") == "weights"
+    with pytest.raises(ValueError, match=r"`path`.*overwrite=True"):
+        with atomic.atomic_directory(target):
+            pass
+    with atomic.atomic_directory(target, overwrite=True) as temporary:
+        write(filesystem.join(temporary, "new"), "new")
+    assert filesystem.listdir(f"{ram}/exports") == ["1"]
+    assert filesystem.listdir(target) == ["new"]  # nothing of the old version left
+    assert not filesystem.exists(f"{target}/variables/data")
+
+
+def test_remote_failed_write_leaves_nothing(ram):
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_directory(f"{ram}/1") as temporary:
+            write(filesystem.join(temporary, "half.pb"), "partial")
+            raise RuntimeError("killed midway")
+    assert filesystem.listdir(ram) == []
+
+
+def test_remote_file_is_written_whole_or_not_at_all(ram):
+    target = f"{ram}/metrics.json"
+    with atomic.atomic_file(target) as temporary:
+        assert temporary.endswith(".json") and not filesystem.is_remote(temporary)
+        open(temporary, "w").write("old")  # a local file: any writer works
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_file(target) as temporary:
+            open(temporary, "w").write("half")
+            raise RuntimeError("killed midway")
+    assert read(target) == "old" and not os.path.exists(temporary)
+    with atomic.atomic_file(target) as temporary:
+        open(temporary, "w").write("new")
+    assert read(target) == "new" and filesystem.listdir(ram) == ["metrics.json"]
+
+
+def test_remote_stale_temporaries(ram):
+    dead = f"{HOST}@{dead_process_id()}@"
+    filesystem.makedirs(f"{ram}/.1.tmp-{dead}abc")  # this host, writer dead: removed
+    write(f"{ram}/.metrics.tmp-{dead}.json", "partial")
+    live = f"{ram}/.3.tmp-{HOST}@{os.getpid()}@abc"  # this process: kept
+    other = f"{ram}/.4.tmp-another-host@12@abc"  # another host, cannot be asked: kept
+    for folder in (live, other):
+        filesystem.makedirs(folder)
+    filesystem.makedirs(f"{ram}/.2.tmp-old-another-host@12@xyz/2")  # its writer moved 2 aside
+    write(f"{ram}/.2.tmp-old-another-host@12@xyz/2/saved_model.pb", "old")
+    atomic.remove_stale_temporaries(ram)
+    assert sorted(filesystem.listdir(ram)) == sorted(
+        ["2", os.path.basename(live), os.path.basename(other), ".2.tmp-old-another-host@12@xyz"]
+    )
+    assert read(f"{ram}/2/saved_model.pb") == "old"  # the retired copy put back

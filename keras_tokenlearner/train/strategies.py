@@ -19,8 +19,7 @@ import os
 import tensorflow as tf
 
 from keras_tokenlearner import validation
-
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+from keras_tokenlearner.train.config import STRATEGIES  # noqa: F401  (also read from here)
 
 
 def configure_cpu_devices(count):

@@ -15,6 +15,7 @@ import tensorflow as tf
 import keras_tokenlearner as ktl
 from keras_tokenlearner import data
 from keras_tokenlearner import export
+from keras_tokenlearner import filesystem
 from tests import testing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -129,6 +130,21 @@ def test_refuses_to_overwrite_a_version(model, exported):
     assert again == exported
 
 
+def test_export_to_ram_serves_what_the_local_export_serves(model, exported):
+    # ram://, TensorFlow's in-memory filesystem, stands for gs:// and s3://.
+    base = "ram://exports/digits"
+    path = export.export_saved_model(model, base, class_names=CLASS_NAMES)
+    assert path == f"{base}/1" and filesystem.listdir(base) == ["1"]  # no temporary left
+    assert export.read_class_names(f"{path}/assets.extra/class_names.txt") == CLASS_NAMES
+    images = tf.constant(raw_images(3))
+    remote = tf.saved_model.load(path).signatures["serving_default"](images=images)
+    local = tf.saved_model.load(exported).signatures["serving_default"](images=images)
+    np.testing.assert_allclose(remote["probabilities"], local["probabilities"], atol=1e-6)
+    with pytest.raises(ValueError, match=r"`version`.*overwrite=True"):
+        export.export_saved_model(model, base)
+    filesystem.rmtree(base)
+
+
 def test_video_model_export_matches_keras(tmp_path):
     model = ktl.create_model("vivit_test_patch4_tokenlearner")
     testing.randomize_weights(model, scale=0.2)  # a fresh head gives uniform probabilities
@@ -142,8 +158,8 @@ def test_video_model_export_matches_keras(tmp_path):
 
 
 def test_gray_model_takes_gray_raw_images(tmp_path):
-    model = ktl.ViT((8, 8, 1), 4, hidden_dim=8, num_layers=1, num_heads=2, mlp_dim=8,
-                    num_classes=3)
+    model = ktl.ViT((8, 8, 1), patch_size=4, hidden_dim=8, num_layers=1, num_heads=2,
+                    mlp_dim=8, num_classes=3, preprocessing={"scale": 1 / 127.5, "offset": -1.0})
     testing.randomize_weights(model, scale=0.3)
     path = export.export_saved_model(model, str(tmp_path))
     images = np.random.default_rng(1).integers(0, 256, (2, 10, 12, 1), dtype=np.uint8)

@@ -8,6 +8,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 import keras_tokenlearner as ktl
 from keras_tokenlearner import export
+from keras_tokenlearner import filesystem
 from tests import testing
 
 
@@ -30,6 +31,19 @@ def test_onnx_matches_keras(reloaded, tmp_path, batch_size):
     (logits,) = session.run(None, {session.get_inputs()[0].name: x})
     np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)
     assert np.abs(logits).max() > 1e-3  # not the zero head of a fresh model
+
+
+def test_onnx_to_ram(reloaded):
+    # ram://, TensorFlow's in-memory filesystem, stands for gs:// and s3://.
+    loaded, original = reloaded
+    path = export.export_onnx(loaded, "ram://formats/model.onnx")
+    with filesystem.open(path, "rb") as handle:
+        session = onnxruntime.InferenceSession(handle.read())
+    x = testing.random_array((2, 16, 16, 3))
+    (logits,) = session.run(None, {session.get_inputs()[0].name: x})
+    np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)
+    assert filesystem.listdir("ram://formats") == ["model.onnx"]
+    filesystem.rmtree("ram://formats")
 
 
 def test_litert_matches_keras(reloaded, tmp_path):

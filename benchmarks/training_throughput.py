@@ -1,14 +1,18 @@
-"""Training throughput: one device against MirroredStrategy over 2 devices.
+"""Training throughput, end to end: our trainer against Keras `fit`.
 
-Runs the package's trainer (`python -m keras_tokenlearner.train`) in a fresh
-process per setting, because logical devices must be configured before
-TensorFlow starts: one device, and MirroredStrategy over 2 devices (2
-logical CPUs here, or 2 GPUs where there are), each with XLA on and off, at
-the same global batch. Reports training images/s (the compiled step alone,
-after the first, compiling step) from each run's metrics.json.
+What a user waits for is the whole job, so every figure here is steady-state
+wall-clock time: from the end of the first step (which compiles) to the end
+of training, with the input pipeline, host reads, logging and checkpoints
+included. Each setting runs in a fresh process, one after the other:
 
-On a CPU the 2 logical devices share the same cores, so mirrored can only
-show the cost of replication and the all-reduce; on 2 GPUs it shows scaling.
+* Keras `model.fit(jit_compile=True)` on the trainer's own tf.data stream
+  (the same model, batch, augmentation and optimizer recipe), with a
+  callback that notes the time after its first batch and at the end;
+* our trainer (`keras_tokenlearner.train.train`) with `steps_per_call=1`
+  and with the default, on one device;
+* our trainer with the default over MirroredStrategy on 2 devices (2
+  logical CPUs here, which share the cores: it shows the cost of
+  replication, not scaling).
 
     python benchmarks/training_throughput.py
 """
@@ -19,54 +23,99 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import harness
-import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STRATEGIES = {"one device": ["--strategy", "one_device"],
-              "mirrored, 2 devices": ["--strategy", "mirrored", "--cpu-devices", "2"]}
+MODELS = {  # model: (image_size, batch_size, steps)
+    "vit_test_patch4_tokenlearner": (None, 64, 300),
+    "vit_tiny_patch16_tokenlearner": (224, 32, 24),
+}
+SETTINGS = ("keras_fit", "ours_1", "ours_default", "ours_mirrored")
 
 
-def train_images_per_second(model, strategy_flags, jit_compile, steps, batch_size):
+def _config(model, image_size, batch_size, steps, workdir, **fields):
+    from keras_tokenlearner.train import TrainConfig
+
+    return TrainConfig(model=model, image_size=image_size, batch_size=batch_size,
+                       steps=steps, workdir=workdir, export=False, **fields)
+
+
+def keras_fit(config):
+    """Keras fit on the run's model, optimizer, loss and data stream."""
+    import keras
+
+    from keras_tokenlearner.train import recipe
+    from keras_tokenlearner.train import runner
+
+    run = runner.setup(config)
+    loss = recipe.make_loss(run.model.outputs[0].shape[-1], config.label_smoothing)
+    run.model.compile(optimizer=run.optimizer, loss=loss, jit_compile=True)
+    times = {}
+
+    class Timer(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            times.setdefault("first", time.perf_counter())
+
+        def on_train_end(self, logs=None):
+            times["end"] = time.perf_counter()
+
+    run.model.fit(run.data.train(0, run.total_steps), epochs=1, steps_per_epoch=run.total_steps,
+                  callbacks=[Timer()], verbose=1)
+    return (run.total_steps - 1) * run.data.batch_size / (times["end"] - times["first"])
+
+
+def measure(setting, model):
+    """One setting's images/s, in this process."""
+    from keras_tokenlearner.train import train
+
+    image_size, batch_size, steps = MODELS[model]
     with tempfile.TemporaryDirectory() as workdir:
-        command = [sys.executable, "-m", "keras_tokenlearner.train", "--model", model,
-                   "--steps", str(steps), "--batch-size", str(batch_size), "--no-export",
-                   "--workdir", workdir, "--checkpoint-every", str(steps),
-                   "--jit-compile" if jit_compile else "--no-jit-compile", *strategy_flags]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-        if result.returncode:
-            raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-        with open(os.path.join(workdir, "metrics.json")) as handle:
-            return json.load(handle)
+        if setting == "keras_fit":
+            return keras_fit(_config(model, image_size, batch_size, steps, workdir))
+        fields = {"ours_1": dict(steps_per_call=1), "ours_default": {},
+                  "ours_mirrored": dict(strategy="mirrored", cpu_devices=2)}[setting]
+        config = _config(model, image_size, batch_size, steps, workdir, **fields)
+        return train(config)["train_images_per_second"]
 
 
-def run(models, steps, batch_size):
+def in_fresh_process(setting, model):
+    command = [sys.executable, __file__, "--measure", setting, "--models", model]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])["images_per_second"]
+
+
+def run(models):
+    from keras_tokenlearner.train import TrainConfig
+
     rows = []
     for model in models:
-        for jit_compile in (True, False):
-            single = None
-            for strategy, flags in STRATEGIES.items():
-                metrics = train_images_per_second(model, flags, jit_compile, steps, batch_size)
-                speed = metrics["train_images_per_second"]
-                single = single or speed
-                rows.append({"model": model, "strategy": strategy, "xla": jit_compile,
-                             "replicas": metrics["num_replicas"], "batch_size": batch_size,
-                             "images_per_second": speed, "vs_one_device": speed / single})
-                print(f"{model:<30} xla={str(jit_compile):<5} {strategy:<20} "
-                      f"{speed:8.0f} img/s ({speed / single:.2f}x one device)", flush=True)
-    return {"steps": steps, "gpus": len(tf.config.list_physical_devices("GPU")), "rows": rows}
+        speeds = {setting: in_fresh_process(setting, model) for setting in SETTINGS}
+        image_size, batch_size, steps = MODELS[model]
+        for setting, speed in speeds.items():
+            rows.append({"model": model, "setting": setting, "image_size": image_size,
+                         "batch_size": batch_size, "steps": steps,
+                         "images_per_second": speed,
+                         "vs_keras_fit": speed / speeds["keras_fit"]})
+            print(f"{model:<32} {setting:<14} {speed:8.1f} img/s "
+                  f"({speed / speeds['keras_fit']:.2f}x Keras fit)", flush=True)
+    return {"default_steps_per_call": TrainConfig.steps_per_call, "rows": rows}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+",
-                        default=["vit_test_patch4_tokenlearner", "vit_test_patch4"])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--measure", choices=SETTINGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    harness.save("training_throughput", run(args.models, args.steps, args.batch_size))
+    if args.measure:  # one setting, in the fresh process `in_fresh_process` started
+        speed = measure(args.measure, args.models[0])
+        print(json.dumps({"images_per_second": speed}))
+        return
+    harness.save("training_throughput", run(args.models))
 
 
 if __name__ == "__main__":

@@ -133,8 +133,10 @@ def _export(args):
         path = export.export_litert(model, args.out)
     else:
         class_names = export.read_class_names(args.class_names, args.model_path)
-        path = export.export_saved_model(model, args.out, args.serving_version, class_names,
-                                         overwrite=args.overwrite)
+        path = export.export_saved_model(
+            model, args.out, args.serving_version, class_names, overwrite=args.overwrite,
+            preprocessing=export.read_preprocessing(args.model_path),  # the trainer's record
+        )
     print(f"Exported {args.model_path} to {path}")
 
 

@@ -25,12 +25,16 @@ import tensorflow_datasets as tfds
 
 from keras_tokenlearner import datasets  # noqa: F401  (registers the builders)
 from keras_tokenlearner import validation
+from keras_tokenlearner.models.preprocessing import MINUS_ONE_TO_ONE
+from keras_tokenlearner.models.preprocessing import canonical
+from keras_tokenlearner.models.preprocessing import scale_and_offset
 
 EMBEDDED = ("digits", "moving_digits")
 IMAGE_FOLDER = "image_folder"
 PAD_PIXELS = 2  # random translation of up to 2 pixels in training
 SHUFFLE_BUFFER = 10_000
 RACE_WAIT_SECONDS = 5
+CACHE_BYTES = 1 << 30  # decoded uint8 examples up to 1 GiB are cached in memory
 TRAIN_SPLITS = ("train", "training")  # the first one present is trained on
 TEST_SPLITS = ("test", "validation", "val")  # the first one present is held out
 
@@ -121,15 +125,18 @@ def load(name, data_dir=None):
     )
 
 
-def preprocess(examples, image_shape):
-    """uint8 (..., H, W, C) -> float32 (..., h, w, c) in [-1, 1].
+def preprocess(examples, image_shape, preprocessing=MINUS_ONE_TO_ONE):
+    """uint8 (..., H, W, C) -> float32 (..., h, w, c), as the model expects.
 
     Resizes each image or frame to `image_shape[:2]` (bilinear), repeats a
-    gray channel to 3 channels when the model wants 3, and scales to [-1, 1].
-    Works on one image, one clip, or batches of either: the same function
-    runs in training and inside the exported SavedModel.
+    gray channel to 3 channels when the model wants 3, and maps pixels p to
+    `p * scale + offset` from the `preprocessing` record (see
+    `keras_tokenlearner.models.preprocessing`; the zoo's default gives
+    [-1, 1]). Works on one image, one clip, or batches of either: the same
+    function runs in training and inside the exported SavedModel.
     """
     height, width, channels = image_shape
+    scale, offset = scale_and_offset(canonical(preprocessing))
     images = tf.cast(examples, tf.float32)
     leading = tf.shape(images)[:-3]  # batch and frame axes, if any
     flat = tf.reshape(images, tf.concat([[-1], tf.shape(images)[-3:]], 0))  # (N, H, W, C)
@@ -138,7 +145,7 @@ def preprocess(examples, image_shape):
         flat = tf.repeat(flat, 3, axis=-1)  # gray -> RGB
     shape = tf.concat([leading, [height, width, flat.shape[-1]]], 0)
     resized = tf.reshape(flat, shape)  # (..., h, w, c)
-    return resized / 127.5 - 1.0  # (..., h, w, c)
+    return resized * scale + offset  # (..., h, w, c)
 
 
 def pass_seed(seed, epoch):
@@ -164,29 +171,78 @@ def _augment(example, seed):
     return tf.slice(padded, begin, shape)
 
 
+def examples(builder, info, split):
+    """Decoded `(example, label)` pairs of `split`, cached in memory when
+    they fit in CACHE_BYTES (digits: 1.4 MB), so later passes skip decoding."""
+    dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    size = np.prod(info.example_shape) if None not in info.example_shape else None
+    fits = size is not None and size * info.num_train_examples <= CACHE_BYTES
+    return dataset.cache() if fits else dataset
+
+
+def _training_pass(pairs, shuffle_seed):
+    """One shuffled, augmented pass; `shuffle_seed` an int or an int64 tensor."""
+    shuffled = pairs.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=False)
+    return shuffled.enumerate().map(
+        lambda index, pair: (_augment(pair[0], tf.stack([tf.cast(shuffle_seed, tf.int64),
+                                                           index])), pair[1]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+
+
+def _batched(dataset, image_shape, batch_size, training, preprocessing):
+    dataset = dataset.map(
+        lambda example, label: (preprocess(example, image_shape, preprocessing),
+                                tf.cast(label, tf.int32)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return dataset.batch(batch_size, drop_remainder=training)
+
+
+def _training_passes(pairs, first_epoch, last_epoch, seed, image_shape, batch_size,
+                     preprocessing):
+    """Batches of training passes [first_epoch, last_epoch) as one dataset."""
+    seeds = tf.constant([pass_seed(seed, epoch) for epoch in range(last_epoch)], tf.int64)
+
+    @tf.autograph.experimental.do_not_convert
+    def one_pass(epoch):
+        # The pass's order depends on its seed alone, not on TF's global seed
+        # (which this function graph would otherwise mix in).
+        tf.compat.v1.get_default_graph().seed = None
+        return _batched(_training_pass(pairs, seeds[epoch]), image_shape, batch_size, True,
+                        preprocessing)
+
+    return tf.data.Dataset.range(first_epoch, last_epoch).flat_map(one_pass)
+
+
 def pipeline(builder, info, split, image_shape, batch_size, training, seed=0, epoch=0,
-             skip_batches=0):
+             skip_batches=0, preprocessing=MINUS_ONE_TO_ONE):
     """Batches of (float32 inputs, int32 labels) for one pass over `split`.
 
     Training passes are shuffled and augmented from `pass_seed(seed, epoch)`
     and drop the last partial batch; `skip_batches` resumes a pass midway.
     """
-    dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+    pairs = examples(builder, info, split)
     if training:
-        shuffle_seed = pass_seed(seed, epoch)
-        dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=False)
-        dataset = dataset.enumerate().map(
-            lambda index, pair: (
-                _augment(pair[0], tf.stack([tf.constant(shuffle_seed, tf.int64), index])),
-                pair[1],
-            ),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-    dataset = dataset.map(
-        lambda example, label: (preprocess(example, image_shape), tf.cast(label, tf.int32)),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
-    dataset = dataset.batch(batch_size, drop_remainder=training)
+        dataset = _training_passes(pairs, epoch, epoch + 1, seed, image_shape, batch_size,
+                                   preprocessing)
+    else:
+        dataset = _batched(pairs, image_shape, batch_size, training, preprocessing)
     return dataset.skip(skip_batches).prefetch(tf.data.AUTOTUNE)
+
+
+def training_stream(builder, info, image_shape, batch_size, seed, start_step, total_steps,
+                    preprocessing=MINUS_ONE_TO_ONE):
+    """The training batches of steps [start_step, total_steps), across epochs,
+    as ONE dataset: pass e is `pipeline(..., epoch=e)`'s, so a resumed run
+    sees exactly the batches an uninterrupted one would, and the examples
+    are decoded once (cached) rather than once per pass."""
+    steps_per_epoch = info.num_train_examples // batch_size
+    first_epoch, skip = divmod(start_step, steps_per_epoch)
+    last_epoch = -(-total_steps // steps_per_epoch)  # ceil
+    pairs = examples(builder, info, info.train_split)
+    passes = _training_passes(pairs, first_epoch, last_epoch, seed, image_shape, batch_size,
+                              preprocessing)
+    return passes.skip(skip).take(total_steps - start_step).prefetch(tf.data.AUTOTUNE)

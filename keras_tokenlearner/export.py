@@ -5,8 +5,9 @@
 
 * `serving_default`: raw uint8 images `(None, H, W, channels)` of any size,
   with the model's own channels (3, RGB, for every model the trainer
-  builds; videos: `(None, T, H, W, channels)`). The training preprocessing
-  (resize, scale to [-1, 1]) is baked in. Outputs, by name:
+  builds; videos: `(None, T, H, W, channels)`). The preprocessing the model
+  records (resize, then `pixels * scale + offset`: see
+  `keras_tokenlearner.models.preprocessing`) is baked in. Outputs, by name:
   `probabilities` `(None, C)` for C classes, `top_k_ids` `(None, k)` int32,
   `top_k_scores` `(None, k)` and, when class names are given,
   `top_k_labels` `(None, k)` strings (a lookup table inside the model).
@@ -18,15 +19,16 @@ process that never imports this package. TensorFlow backend only.
 """
 
 import json
-import os
 
 import keras
 
 from keras_tokenlearner import atomic
+from keras_tokenlearner import filesystem
 from keras_tokenlearner import validation
 
 DEFAULT_TOP_K = 5
 CLASS_NAMES_FILE = "class_names.txt"
+PREPROCESSING_FILE = "preprocessing.json"  # beside model.keras: the input it expects
 FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}  # Keras's exporters check them
 
 
@@ -84,13 +86,29 @@ def _labels_table(tf, class_names, num_classes):
     return tf.lookup.StaticHashTable(initializer, default_value="")
 
 
-def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
+def input_record(model, preprocessing=None):
+    """The preprocessing to bake in: `preprocessing` if given, else the
+    model's record; a model that records none needs it given."""
+    from keras_tokenlearner.models import preprocessing as records
+
+    record = records.canonical(preprocessing) or records.of_model(model)
+    if record is None:
+        raise validation.invalid_value(
+            "preprocessing", f"the input model {model.name!r} expects, as it records none: "
+            "e.g. {'scale': 1 / 127.5, 'offset': -1.0} for [-1, 1], or {'mean': (0.485, "
+            "0.456, 0.406), 'std': (0.229, 0.224, 0.225)}", None,
+        )
+    return record
+
+
+def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K, preprocessing=None):
     """A `keras.export.ExportArchive` with both signatures (not yet written)."""
     import tensorflow as tf
 
     from keras_tokenlearner.data import preprocess
 
     input_shape = _check_model(model)
+    record = input_record(model, preprocessing)
     num_classes = model.outputs[0].shape[-1]
     top_k = min(validation.check_positive_int("top_k", top_k), num_classes)
     archive = keras.export.ExportArchive()
@@ -105,7 +123,7 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
 
     def serve_raw(images):
         images = tf.ensure_shape(images, raw_spec.shape)  # names the expected shape
-        preprocessed = preprocess(images, input_shape[-3:])
+        preprocessed = preprocess(images, input_shape[-3:], record)
         return _outputs(tf, model, preprocessed, top_k, labels_table)
 
     def serve_preprocessed(images):
@@ -118,7 +136,7 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K):
 
 
 def export_saved_model(model, export_dir, version=1, class_names=None,
-                       top_k=DEFAULT_TOP_K, overwrite=False):
+                       top_k=DEFAULT_TOP_K, overwrite=False, preprocessing=None):
     """Writes `export_dir/<version>/` atomically; returns that path.
 
     Args:
@@ -132,41 +150,64 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
         top_k: how many top classes to return. Defaults to 5.
         overwrite: replace an existing version. Defaults to False, which
             raises a `ValueError` instead.
+        preprocessing: how `serving_default` maps uint8 pixels to the
+            model's input (`{"scale": s, "offset": o}` or `{"mean": m,
+            "std": s}`, see `keras_tokenlearner.models.preprocessing`).
+            Defaults to the model's own record; a model that records none
+            (e.g. your own functional model) is refused without it.
     """
     version = validation.check_positive_int("version", version)
-    path = os.path.join(export_dir, str(version))
-    if os.path.exists(path) and not overwrite:
+    path = filesystem.join(export_dir, str(version))  # local, gs://, s3://, ram://
+    if filesystem.exists(path) and not overwrite:
         raise validation.invalid_value(
             "version", f"a version not yet in {export_dir} (or overwrite=True)", version
         )
-    archive = build_archive(model, class_names, top_k)
+    archive = build_archive(model, class_names, top_k, preprocessing)
     atomic.remove_stale_temporaries(export_dir)
     with atomic.atomic_directory(path, overwrite=overwrite) as temporary:
         archive.write_out(temporary, verbose=False)
         if class_names is not None:
-            assets = os.path.join(temporary, "assets.extra")
-            os.makedirs(assets, exist_ok=True)
-            write_class_names(os.path.join(assets, CLASS_NAMES_FILE), class_names)
+            assets = filesystem.join(temporary, "assets.extra")
+            filesystem.makedirs(assets)
+            write_class_names(filesystem.join(assets, CLASS_NAMES_FILE), class_names)
     return path
+
+
+def write_preprocessing(path, record):
+    """Writes a preprocessing record as JSON (what `read_preprocessing` reads)."""
+    with atomic.atomic_file(path) as temporary, filesystem.open(temporary, "w") as handle:
+        handle.write(json.dumps(record))
+
+
+def read_preprocessing(model_path):
+    """The record in `preprocessing.json` beside `model_path` (the trainer
+    writes one for every run), or None."""
+    path = filesystem.join(filesystem.split(filesystem.abspath(model_path))[0],
+                           PREPROCESSING_FILE)
+    if not filesystem.exists(path):
+        return None
+    with filesystem.open(path, "r") as handle:
+        return json.loads(handle.read())
 
 
 def write_class_names(path, class_names):
     """Writes one class name per line (what `read_class_names` reads)."""
-    with open(path, "w") as handle:
+    with filesystem.open(path, "w") as handle:
         handle.write("\n".join(class_names) + "\n")
 
 
 def read_class_names(path=None, model_path=None):
     """Class names from `path`, else `class_names.txt` beside `model_path`."""
     if path is None and model_path is not None:
-        path = os.path.join(os.path.dirname(os.path.abspath(model_path)), CLASS_NAMES_FILE)
-        if not os.path.exists(path):
+        parent, _ = filesystem.split(filesystem.abspath(model_path))
+        path = filesystem.join(parent, CLASS_NAMES_FILE)
+        if not filesystem.exists(path):
             return None
     if path is None:
         return None
-    if not os.path.isfile(path):
+    if not filesystem.isfile(path):
         raise validation.invalid_value("class_names", "a path to an existing text file", path)
-    with open(path) as handle:
+    with filesystem.open(path) as handle:
         return [line.rstrip("\n") for line in handle if line.strip()]
 
 
@@ -216,6 +257,6 @@ def _export_file(model, path, format_name):
         raise validation.invalid_value(
             "path", f"a file name ending in {extension} for format {format_name!r}", path
         )
-    with atomic.atomic_file(path) as temporary:
+    with atomic.atomic_file(path) as temporary:  # local, even for a remote path
         model.export(temporary, format=format_name, verbose=False)
-    return os.path.abspath(path)
+    return filesystem.abspath(path)

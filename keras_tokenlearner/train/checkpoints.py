@@ -2,33 +2,93 @@
 
 Each checkpoint is a directory `checkpoints/step_00000100/` holding
 `variables.npz` and `state.json`, written atomically (see
-`keras_tokenlearner.atomic`). The newest complete one is the resume point.
+`keras_tokenlearner.atomic`) on any path `tf.io.gfile` reaches (local,
+`gs://`, `ram://`). The newest complete one is the resume point.
+
+Every value is stored under its variable's path (`block_0/mlp/dense_1/kernel`,
+`optimizer/block_0_mlp_dense_1_kernel_momentum`), so a restore never pairs
+two variables by their order: a checkpoint that lacks a variable, has one
+the model lacks, or holds another shape is refused, naming the variable.
 """
 
+import io
 import json
-import os
 import re
-import shutil
 
 import numpy as np
 
 from keras_tokenlearner import atomic
+from keras_tokenlearner import filesystem
 
 PATTERN = re.compile(r"^step_(\d{8})$")
 KEEP = 3
+SEED_STATE = "seed_generator_state"
+OPTIMIZER = "optimizer"
+SHOWN = 5  # variables named in an error, at most
 
 
 class NonFiniteWeightsError(ValueError):
     """A checkpoint was refused: some weights are NaN or infinite."""
 
 
+def _layer_paths(layer, prefix):
+    """`(path, layer)` for `layer`'s sublayers, recursively, named by the
+    layers' own names (siblings that share a name get "#k" suffixes)."""
+    seen = {}
+    for child in layer._flatten_layers(include_self=False, recursive=False):
+        count = seen.get(child.name, 0)
+        seen[child.name] = count + 1
+        path = f"{prefix}{child.name}" + (f"#{count}" if count else "")
+        yield path, child
+        yield from _layer_paths(child, path + "/")
+
+
+def _seed_state_keys(model):
+    """Seed-generator states keyed by their layer's path in the model.
+
+    Keras names a SeedGenerator from a process-wide counter
+    (`seed_generator_12/seed_generator_state`), which differs between a run
+    and its resumption, so its own path cannot be the key.
+    """
+    keys = {}
+    for path, layer in _layer_paths(model, ""):
+        for index, generator in enumerate(getattr(layer, "_seed_generators", [])):
+            keys[id(generator.state)] = f"{path}/{SEED_STATE}" + (f"#{index}" if index else "")
+    return keys
+
+
+def _optimizer_variables(optimizer, prefix=OPTIMIZER):
+    """`(key, variable)` for an optimizer's variables and a wrapped one's
+    (LossScaleOptimizer's `inner_optimizer/`), without the optimizer's own
+    name, which a process-wide counter may have numbered (`adam_w_1`)."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    inner_ids = {id(v) for v in inner.variables} if inner is not None else set()
+    for variable in optimizer.variables:
+        if id(variable) not in inner_ids:
+            yield f"{prefix}/{variable.path.split('/', 1)[-1]}", variable
+    if inner is not None:
+        yield from _optimizer_variables(inner, f"{prefix}/inner_optimizer")
+
+
 def checkpoint_variables(model, optimizer):
-    """Every variable a resumed run needs, in a fixed order.
+    """`{key: variable}`: every variable a resumed run needs.
 
     `model.variables`, not `model.weights`: it also holds the random
     generators' states (dropout), so a resumed run draws the same masks.
+    Raises a ValueError if two variables share a path.
     """
-    return list(model.variables) + list(optimizer.variables)
+    seed_keys = _seed_state_keys(model)
+    pairs = [(seed_keys.get(id(v), v.path), v) for v in model.variables]
+    pairs += list(_optimizer_variables(optimizer))
+    variables = dict(pairs)
+    if len(variables) < len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(
+            f"Several variables share the path {', '.join(repeated[:SHOWN])}: a checkpoint "
+            "keys each variable by its path. Give the layers distinct names."
+        )
+    return variables
 
 
 def save(directory, step, variables, state):
@@ -38,62 +98,87 @@ def save(directory, step, variables, state):
     newest checkpoint is always a good one.
     """
     arrays = check_finite(variables, step)
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"step_{step:08d}")
+    filesystem.makedirs(directory)
+    path = filesystem.join(directory, f"step_{step:08d}")
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
     with atomic.atomic_directory(path, overwrite=True) as temporary:
-        np.savez(os.path.join(temporary, "variables.npz"), **arrays)
-        with open(os.path.join(temporary, "state.json"), "w") as handle:
-            json.dump({**state, "step": step}, handle)
+        with filesystem.open(filesystem.join(temporary, "variables.npz"), "wb") as handle:
+            handle.write(buffer.getvalue())
+        with filesystem.open(filesystem.join(temporary, "state.json"), "w") as handle:
+            handle.write(json.dumps({**state, "step": step}))
     for old in sorted(_steps(directory))[:-KEEP]:
-        shutil.rmtree(os.path.join(directory, f"step_{old:08d}"), ignore_errors=True)
+        filesystem.rmtree(filesystem.join(directory, f"step_{old:08d}"), ignore_errors=True)
     return path
 
 
 def check_finite(variables, step):
-    """The variables' values as `{"v00000": array, ...}`; raises
-    NonFiniteWeightsError if a float one holds a NaN or an infinity."""
-    arrays = {f"v{index:05d}": np.asarray(v.numpy()) for index, v in enumerate(variables)}
-    for variable, array in zip(variables, arrays.values()):
+    """`{key: array}` of the variables' values; raises NonFiniteWeightsError
+    if a float one holds a NaN or an infinity."""
+    arrays = {key: np.asarray(variable.numpy()) for key, variable in variables.items()}
+    for key, array in arrays.items():
         if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-            raise NonFiniteWeightsError(f"variable {variable.path} is not finite at step {step}")
+            raise NonFiniteWeightsError(f"variable {key} is not finite at step {step}")
     return arrays
 
 
 def _steps(directory):
-    if not os.path.isdir(directory):
+    if not filesystem.isdir(directory):
         return []
-    return [int(m.group(1)) for m in map(PATTERN.match, os.listdir(directory)) if m]
+    names = [name.rstrip("/") for name in filesystem.listdir(directory)]
+    return [int(m.group(1)) for m in map(PATTERN.match, names) if m]
 
 
 def latest(directory):
     """Path of the newest complete checkpoint in `directory`, or None."""
     atomic.remove_stale_temporaries(directory)
     steps = sorted(_steps(directory))
-    return os.path.join(directory, f"step_{steps[-1]:08d}") if steps else None
+    return filesystem.join(directory, f"step_{steps[-1]:08d}") if steps else None
+
+
+def _read_arrays(path):
+    with filesystem.open(filesystem.join(path, "variables.npz"), "rb") as handle:
+        with np.load(io.BytesIO(handle.read())) as arrays:
+            return {key: arrays[key] for key in arrays.files}
+
+
+def _listed(keys):
+    keys = sorted(keys)
+    more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+    return ", ".join(keys[:SHOWN]) + more
+
+
+def _check_matches(path, arrays, variables):
+    """Raises a ValueError naming the first variables that do not match."""
+    hint = ("Was it written for another model, or by another version of this package "
+            "(0.x checkpoints, keyed by position, are not read)? Use a new workdir.")
+    missing, extra = set(variables) - set(arrays), set(arrays) - set(variables)
+    if missing:
+        raise ValueError(f"Checkpoint {path} has no value for {_listed(missing)}"
+                         + (f", and holds {_listed(extra)}, which this model lacks" if extra
+                            else "") + f". {hint}")
+    if extra:
+        raise ValueError(f"Checkpoint {path} holds {_listed(extra)}, which this model and "
+                         f"optimizer lack. {hint}")
+    for key, variable in variables.items():
+        if tuple(variable.shape) != arrays[key].shape:
+            raise ValueError(
+                f"Checkpoint {path} holds shape {arrays[key].shape} for {key}, the model has "
+                f"{tuple(variable.shape)}. {hint}"
+            )
 
 
 def restore(path, variables):
-    """Assigns the saved values to `variables`; returns the saved state."""
-    with np.load(os.path.join(path, "variables.npz")) as arrays:
-        if len(arrays.files) != len(variables):
-            raise ValueError(
-                f"Checkpoint {path} holds {len(arrays.files)} variables, the model and "
-                f"optimizer have {len(variables)}: was it written for another model?"
-            )
-        values = [arrays[f"v{index:05d}"] for index in range(len(variables))]
-        for variable, value in zip(variables, values):  # check all before assigning any
-            if tuple(variable.shape) != value.shape:
-                raise ValueError(
-                    f"Checkpoint {path} holds shape {value.shape} for {variable.path}, the "
-                    f"model has {tuple(variable.shape)}: was it written for another model "
-                    "or another version of this package? Use a new workdir."
-                )
-        for variable, value in zip(variables, values):
-            variable.assign(value)
+    """Assigns the saved values to `variables` (`{key: variable}`) once all
+    of them match; returns the saved state."""
+    arrays = _read_arrays(path)
+    _check_matches(path, arrays, variables)
+    for key, variable in variables.items():
+        variable.assign(arrays[key])
     return read_state(path)
 
 
 def read_state(path):
     """The loop state saved with checkpoint `path` (step, epoch, run settings)."""
-    with open(os.path.join(path, "state.json")) as handle:
-        return json.load(handle)
+    with filesystem.open(filesystem.join(path, "state.json"), "r") as handle:
+        return json.loads(handle.read())

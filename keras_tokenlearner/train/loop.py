@@ -47,18 +47,12 @@ def replica_values(variables):
     return [value + offset for value, offset in zip(_values(variables), offsets)], offsets
 
 
-def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
-    """Returns `step(images, labels) -> global mean loss` for distributed batches.
-
-    The XLA-compiled part is stateless (`model.stateless_call` on tensors),
-    so it never reads a variable that lives on another device: the cause of
-    keras#19005 under MirroredStrategy.
-    """
-    trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+def _loss_and_gradients(model, optimizer, loss_fn, global_batch_size):
+    """`fn(trainable_values, non_trainable_values, images, labels) -> (loss,
+    gradients, updated non-trainable values)`: stateless, on tensors."""
     scales_loss = hasattr(optimizer, "inner_optimizer")  # LossScaleOptimizer
 
-    @tf.function(jit_compile=jit_compile)
-    def replica_gradients(trainable_values, non_trainable_values, images, labels):
+    def loss_and_gradients(trainable_values, non_trainable_values, images, labels):
         with tf.GradientTape() as tape:
             tape.watch(trainable_values)
             logits, non_trainable_values = model.stateless_call(
@@ -68,6 +62,35 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
             scaled = optimizer.scale_loss(loss) if scales_loss else loss
         return loss, tape.gradient(scaled, trainable_values), non_trainable_values
 
+    return loss_and_gradients
+
+
+def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
+    """Returns `step(images, labels) -> global mean loss` for distributed batches.
+
+    On one replica the whole step, optimizer update included, is one XLA
+    computation, as in Keras `fit(jit_compile=True)`. On several, the
+    XLA-compiled part is stateless (`model.stateless_call` on tensors), so
+    it never reads a variable that lives on another device: the cause of
+    keras#19005 under MirroredStrategy; the optimizer applies the summed
+    gradients outside it.
+    """
+    trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
+    loss_and_gradients = _loss_and_gradients(model, optimizer, loss_fn, global_batch_size)
+
+    @tf.function(jit_compile=jit_compile)
+    def single_replica_step(images, labels):
+        loss, gradients, updated = loss_and_gradients(
+            _values(trainable), _values(non_trainable), images, labels)
+        optimizer.apply(gradients, trainable)
+        for variable, value in zip(non_trainable, updated):
+            variable.assign(value)  # e.g. the dropout seed state
+        return loss
+
+    if strategy.num_replicas_in_sync == 1:
+        return single_replica_step
+    replica_gradients = tf.function(loss_and_gradients, jit_compile=jit_compile)
+
     def replica_step(images, labels):
         values, offsets = replica_values(non_trainable)
         loss, gradients, updated = replica_gradients(_values(trainable), values, images, labels)
@@ -75,7 +98,6 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
             variable.assign(value - offset)  # e.g. dropout seed state, the same on every replica
         return loss, gradients
 
-    @tf.function
     def step(images, labels):
         losses, gradients = strategy.run(replica_step, args=(images, labels))
         gradients = [strategy.reduce("SUM", g, axis=None) for g in gradients]
@@ -83,6 +105,36 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
         return strategy.reduce("SUM", losses, axis=None)
 
     return step
+
+
+def learning_rate(optimizer):
+    """The learning rate the optimizer's next step uses (the schedule's value)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return tf.cast(inner.learning_rate, tf.float32)
+
+
+def make_train_loop(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
+    """Returns `train_steps(iterator, num_steps) -> (losses, learning_rates)`.
+
+    One call runs `num_steps` optimizer steps on the next `num_steps`
+    batches of the distributed `iterator`, in one `tf.function` (a graph
+    loop, so a new `num_steps` does not retrace), and returns each step's
+    global mean loss and learning rate, shape (num_steps,): the host reads
+    them once per call, not once per step.
+    """
+    step = make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile)
+
+    @tf.function
+    def train_steps(iterator, num_steps):
+        losses = tf.TensorArray(tf.float32, size=num_steps)
+        rates = tf.TensorArray(tf.float32, size=num_steps)
+        for index in tf.range(num_steps):
+            images, labels = next(iterator)
+            rates = rates.write(index, learning_rate(optimizer))  # before the step uses it
+            losses = losses.write(index, tf.cast(step(images, labels), tf.float32))
+        return losses.stack(), rates.stack()  # (num_steps,), (num_steps,)
+
+    return train_steps
 
 
 def make_eval_step(strategy, model, jit_compile):

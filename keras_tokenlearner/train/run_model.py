@@ -1,7 +1,15 @@
-"""The run's model: the zoo entry fitted to the dataset, from pretrained weights if asked."""
+"""The run's model: the zoo entry fitted to the dataset, from pretrained
+weights if asked, or your own model; and the global state a run changes."""
+
+import contextlib
+import random
+
+import keras
+import numpy as np
 
 from keras_tokenlearner import pretrained
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.models import zoo
 from keras_tokenlearner.train import checkpoints
 
@@ -28,7 +36,7 @@ def model_arguments(config, info):
     return arguments
 
 
-def build(config, arguments, checkpoint_directory):
+def build(config, arguments, checkpoint_directory, policy):
     """The zoo model, from `config.weights` when a new run starts from a checkpoint.
 
     A resumed run restores its own checkpoint, so it does not read the
@@ -39,14 +47,97 @@ def build(config, arguments, checkpoint_directory):
     if config.weights is not None and latest is not None:
         numerics = checkpoints.read_state(latest).get("numerics", {})
         return zoo.create_model(config.model, **{**numerics, **config.model_overrides},
-                                **arguments)
+                                dtype=policy, **arguments)
     model, report = zoo.create_model_with_report(
-        config.model, config.weights, **config.model_overrides, **arguments)
+        config.model, config.weights, **config.model_overrides, dtype=policy, **arguments)
     if report is not None and config.verbose:
         print(report.summary())
     return model
 
 
 def numerics(model):
-    """What a resumed run needs to rebuild the model as the first run built it."""
-    return {name: model.arguments[name] for name in pretrained.NUMERICS}
+    """What a resumed run needs to rebuild the model as the first run built it
+    from a pretrained file: its numerics and its preprocessing record."""
+    return {name: model.arguments[name] for name in pretrained.NUMERICS + ("preprocessing",)}
+
+
+def build_custom(config, policy):
+    """Your model, built in the caller's strategy scope: a `keras.Model` is
+    rebuilt from its config and given its weights; a function is called
+    under the run's dtype policy."""
+    if isinstance(config.model, keras.Model):
+        if config.mixed_precision:
+            raise validation.invalid_value(
+                "mixed_precision", "False for a keras.Model (build it with "
+                "dtype='mixed_bfloat16', or pass a function that builds it)", True,
+            )
+        check_classifier(config.model)
+        model = keras.models.clone_model(config.model)
+        model.set_weights(config.model.get_weights())
+        return model
+    with _global_dtype_policy(policy):
+        model = config.model()
+    if not isinstance(model, keras.Model):
+        raise validation.invalid_value(
+            "model", "a function that returns a keras.Model", type(model).__name__
+        )
+    return check_classifier(model)
+
+
+def check_classifier(model):
+    """Your model must be built, with a fixed input shape and (batch, classes) logits."""
+    inputs, outputs = getattr(model, "inputs", None), getattr(model, "outputs", None)
+    if not inputs or not outputs or len(inputs) != 1:
+        raise validation.invalid_value(
+            "model", "a functional or Sequential model with one input (built)", model.name
+        )
+    input_shape, output_shape = tuple(inputs[0].shape[1:]), tuple(outputs[0].shape)
+    if None in input_shape or len(output_shape) != 2 or output_shape[-1] is None:
+        raise validation.invalid_value(
+            "model", "a fixed input shape and (batch, num_classes) logits",
+            f"{model.name} with inputs {input_shape} and outputs {output_shape}",
+        )
+    return model
+
+
+@contextlib.contextmanager
+def _global_dtype_policy(policy):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@contextlib.contextmanager
+def preserved_global_state():
+    """Restores on exit what a run changes: Python's, NumPy's, TensorFlow's
+    and Keras's global random state, and Keras's dtype policy."""
+    from keras.src.backend.common import global_state  # Keras keeps its seeds here
+    from tensorflow.python.eager import context  # TF's global seed has no public getter
+
+    names = ("global_random_seed", "global_seed_generator")
+    keras_seeds = {name: global_state.get_global_attribute(name) for name in names}
+    tf_context, tf_names = context.context(), ("_seed", "_rng")  # what tf.random.set_seed sets
+    tf_state = {name: getattr(tf_context, name) for name in tf_names if hasattr(tf_context, name)}
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    policy = keras.config.dtype_policy()
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(policy)
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        for name in tf_names:
+            if name in tf_state:
+                setattr(tf_context, name, tf_state[name])
+            elif hasattr(tf_context, name):
+                delattr(tf_context, name)
+        for name, value in keras_seeds.items():
+            global_state.set_global_attribute(name, value)
+
+
+def input_record(config, model):
+    """The canonical preprocessing record of the run: the config's, else the model's."""
+    return preprocessing.canonical(config.preprocessing) or preprocessing.of_model(model)

@@ -1,22 +1,20 @@
 """`train(config)`: data, model, strategy, loop, checkpoints, logs, metrics."""
 
 import dataclasses
-import json
-import math
-import os
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from keras_tokenlearner import atomic
 from keras_tokenlearner import data
-from keras_tokenlearner import export
+from keras_tokenlearner import filesystem
 from keras_tokenlearner import validation
-from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
+from keras_tokenlearner.train import outputs
 from keras_tokenlearner.train import recipe
+from keras_tokenlearner.train import run_data
 from keras_tokenlearner.train import run_model
 from keras_tokenlearner.train import strategies
 from keras_tokenlearner.train.config import TrainConfig
@@ -29,12 +27,10 @@ class Run:
 
     config: object
     strategy: object
-    info: object
-    builder: object
     model: object
     optimizer: object
-    image_shape: tuple
-    steps_per_epoch: int
+    data: object  # run_data.RunData
+    record: object  # the input the model expects (preprocessing record), or None
     total_steps: int
 
 
@@ -42,49 +38,83 @@ def _mixed_precision_policy():
     return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
 
 
+def _check_record(config, record):
+    """Export, and a named dataset's pipeline, need to know the model's input."""
+    if record is None and (config.export or isinstance(config.dataset, str)):
+        raise validation.invalid_value(
+            "preprocessing", "a record of the input the model expects, e.g. "
+            "{'scale': 1 / 127.5, 'offset': -1.0}: the model records none (pass "
+            "preprocessing=..., or export=False with your own datasets)", None,
+        )
+
+
+def _model_and_data(config, policy, strategy):
+    """Builds the model in the strategy's scope, and the data that fits it."""
+    builder = info = None
+    if isinstance(config.dataset, str):
+        builder, info = data.load(config.dataset, config.data_dir)
+    keras.utils.set_random_seed(config.seed)  # after data.load, which may draw numbers
+    with strategy.scope():
+        if isinstance(config.model, str):
+            arguments = run_model.model_arguments(config, info)
+            model = run_model.build(config, arguments, _checkpoint_directory(config), policy)
+        else:
+            model = run_model.build_custom(config, policy)
+    record = run_model.input_record(config, model)
+    _check_record(config, record)
+    if info is None:
+        return model, run_data.from_datasets(config), record
+    image_shape = tuple(model.inputs[0].shape[-3:])
+    return model, run_data.from_named(config, builder, info, image_shape, record), record
+
+
 def setup(config):
     """Builds the strategy, data, model and optimizer (nothing is restored yet)."""
     config.validate()
     strategies.configure_cpu_devices(config.cpu_devices)
     policy = _mixed_precision_policy() if config.mixed_precision else "float32"
-    keras.config.set_dtype_policy(policy)
     strategy = strategies.make_strategy(config.strategy)
     if strategies.is_chief(strategy):  # the one writer; an unwritable workdir fails now
-        os.makedirs(config.workdir, exist_ok=True)
-    replicas = strategy.num_replicas_in_sync
-    if config.batch_size % replicas:
-        raise validation.invalid_value(
-            "batch_size", f"a multiple of the number of replicas ({replicas})", config.batch_size
-        )
-    builder, info = data.load(config.dataset, config.data_dir)
-    arguments = run_model.model_arguments(config, info)
-    steps_per_epoch = info.num_train_examples // config.batch_size
-    if steps_per_epoch == 0:
-        raise validation.invalid_value(
-            "batch_size", f"at most the {info.num_train_examples} training examples",
-            config.batch_size,
-        )
-    total_steps = config.steps or config.epochs * steps_per_epoch
-    keras.utils.set_random_seed(config.seed)  # after data.load, which may draw numbers
+        filesystem.makedirs(config.workdir)
+    model, batches, record = _model_and_data(config, policy, strategy)
+    _check_fit(model, batches, strategy.num_replicas_in_sync)
+    total_steps = config.steps or config.epochs * batches.steps_per_epoch
     with strategy.scope():
-        model = run_model.build(config, arguments, _checkpoint_directory(config))
         optimizer = recipe.make_optimizer(
             model, config.learning_rate, total_steps, config.weight_decay,
             config.warmup_fraction, config.clip_norm,
-            loss_scaling=keras.config.dtype_policy().name == "mixed_float16",
+            loss_scaling=model.dtype_policy.name == "mixed_float16",
         )
         optimizer.build(model.trainable_variables)
-    return Run(config, strategy, info, builder, model, optimizer, arguments["image_shape"],
-               steps_per_epoch, total_steps)
+    return Run(config, strategy, model, optimizer, batches, record, total_steps)
+
+
+def _check_fit(model, batches, replicas):
+    """The model's classes and the batch against the data and the replicas."""
+    num_classes = model.outputs[0].shape[-1]
+    if batches.num_classes not in (None, num_classes):
+        raise validation.invalid_value(
+            "model", f"a model with {batches.num_classes} outputs, one per class", num_classes
+        )
+    if batches.batch_size % replicas:
+        raise validation.invalid_value(
+            "batch_size", f"a multiple of the number of replicas ({replicas})",
+            batches.batch_size,
+        )
 
 
 def _checkpoint_directory(config):
-    return os.path.join(config.workdir, "checkpoints")
+    return filesystem.join(config.workdir, "checkpoints")
 
 
-def _check_same_run(saved, config, path):
+def _run_fields(run):
+    """The settings a checkpoint records, with the batch size the run uses."""
+    return {**run.config.run_fields(), "batch_size": run.data.batch_size}
+
+
+def _check_same_run(saved, fields, path):
     """Refuses to resume a checkpoint that another configuration wrote."""
-    for name, value in config.run_fields().items():
+    for name, value in fields.items():
         if name in saved and saved[name] != value:
             raise ValueError(
                 f"Checkpoint {path} was written by a run with {name}={saved[name]!r}, and "
@@ -98,7 +128,7 @@ def restore(run):
     path = checkpoints.latest(_checkpoint_directory(run.config))
     if path is None:
         return 0
-    _check_same_run(checkpoints.read_state(path).get("run", {}), run.config, path)
+    _check_same_run(checkpoints.read_state(path).get("run", {}), _run_fields(run), path)
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
     step = checkpoints.restore(path, variables)["step"]
     if run.config.verbose and step >= run.total_steps:
@@ -106,25 +136,6 @@ def restore(run):
     elif run.config.verbose:
         print(f"Resuming from {path} (step {step}).")
     return step
-
-
-def _learning_rate(optimizer):
-    inner = getattr(optimizer, "inner_optimizer", optimizer)
-    return float(inner.learning_rate)  # the schedule's current value
-
-
-def _batches(run, step):
-    """Yields `(epoch, distributed batch)` from `step` on, across epochs."""
-    config = run.config
-    while step < run.total_steps:
-        epoch, skip = divmod(step, run.steps_per_epoch)
-        batches = data.pipeline(
-            run.builder, run.info, run.info.train_split, run.image_shape, config.batch_size,
-            training=True, seed=config.seed, epoch=epoch, skip_batches=skip,
-        ).take(run.total_steps - step)
-        for batch in loop.distribute(run.strategy, batches):
-            yield epoch, batch
-            step += 1
 
 
 def _stop(problem, config):
@@ -135,16 +146,17 @@ def _stop(problem, config):
     )
 
 
-def _check_finite(loss, step, config):
-    if not math.isfinite(loss):
-        _stop(f"The loss became {loss} at step {step + 1}", config)
+def _check_finite(losses, step, config):
+    """`losses` of steps step+1, step+2, ...: stops at the first non-finite one."""
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        _stop(f"The loss became {losses[bad[0]]} at step {step + bad[0] + 1}", config)
 
 
 def _save_checkpoint(config, step, variables, state, chief):
     """The chief writes the checkpoint; every worker checks the weights are
     finite, so that all of them stop together rather than the others
     waiting for the chief in the next step."""
-    state = {**state, "run": config.run_fields()}
     try:
         if chief:
             checkpoints.save(_checkpoint_directory(config), step, variables, state)
@@ -154,97 +166,79 @@ def _save_checkpoint(config, step, variables, state, chief):
         _stop(f"The weights became NaN or infinite ({error})", config)
 
 
+def _loop_state(run, epoch):
+    """What a checkpoint records besides the variables."""
+    numerics = run_model.numerics(run.model) if isinstance(run.config.model, str) else {}
+    return {"epoch": epoch, "numerics": numerics, "run": _run_fields(run)}
+
+
+def _call_size(run, step, first):
+    """Steps in the next call: 1 for the first (it compiles), then up to
+    steps_per_call, ending at every checkpoint step, so that checkpoints
+    fall on the same steps whatever steps_per_call is."""
+    if first:
+        return 1
+    every = run.config.checkpoint_every
+    next_checkpoint = (step // every + 1) * every
+    return min(run.config.steps_per_call, next_checkpoint - step, run.total_steps - step)
+
+
 def run_steps(run, start_step):
     """Trains from `start_step` to `total_steps`.
 
-    Returns the images/s of the steps after the first (which compiles), or
-    None when there were none to time.
+    Returns the steady-state training images/s: wall-clock time from the end
+    of the first call (which compiles) to the end of training, input,
+    logging and checkpoints included; None when there was nothing to time.
     """
-    config = run.config
-    loss_fn = recipe.make_loss(run.info.num_classes, config.label_smoothing)
-    train_step = loop.make_train_step(
-        run.strategy, run.model, run.optimizer, loss_fn, config.batch_size, config.jit_compile
+    config, batch_size = run.config, run.data.batch_size
+    loss_fn = recipe.make_loss(run.model.outputs[0].shape[-1], config.label_smoothing)
+    train_steps = loop.make_train_loop(
+        run.strategy, run.model, run.optimizer, loss_fn, batch_size, config.jit_compile
     )
-    chief = strategies.is_chief(run.strategy)
-    logs = Logs(config.workdir, chief, start_step)
-    progress = keras.utils.Progbar(  # shows each step's loss (Progbar's mean over the
-        # whole run jumped to the last step's loss on the final update)
+    logs = Logs(config.workdir, strategies.is_chief(run.strategy), start_step)
+    progress = keras.utils.Progbar(  # shows each call's last loss (Progbar's mean over
+        # the whole run jumped to the last step's loss on the final update)
         run.total_steps, verbose=1 if config.verbose else 0, stateful_metrics=["loss"]
     )
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
-    step, timed_steps, timed_seconds = start_step, 0, 0.0
+    iterator = iter(loop.distribute(run.strategy, run.data.train(start_step, run.total_steps)))
+    step, timed_from = start_step, None
     try:
-        for epoch, (images, labels) in _batches(run, start_step):
-            learning_rate = _learning_rate(run.optimizer)  # the one this step uses
-            started = time.perf_counter()
-            loss = float(train_step(images, labels))
-            if step > start_step:  # the first step compiles
-                timed_steps += 1
-                timed_seconds += time.perf_counter() - started
-            _check_finite(loss, step, config)
-            step += 1
-            logs.write(step, epoch, loss, learning_rate)
-            progress.update(step, values=[("loss", loss)])
+        while step < run.total_steps:
+            size = _call_size(run, step, first=timed_from is None)
+            losses, rates = (t.numpy() for t in train_steps(iterator, tf.constant(size)))
+            _check_finite(losses, step, config)
+            epochs = [(s // run.data.steps_per_epoch if run.data.steps_per_epoch else 0)
+                      for s in range(step, step + size)]
+            logs.write(range(step + 1, step + size + 1), epochs, losses, rates)
+            step += size
+            progress.update(step, values=[("loss", float(losses[-1]))])
             if step % config.checkpoint_every == 0 or step == run.total_steps:
-                state = {"epoch": epoch, "numerics": run_model.numerics(run.model)}
-                _save_checkpoint(config, step, variables, state, chief)
+                _save_checkpoint(config, step, variables, _loop_state(run, epochs[-1]),
+                                 strategies.is_chief(run.strategy))
                 logs.flush()
+            if timed_from is None:
+                timed_from = (step, time.perf_counter())
     finally:
         logs.close()
-    return timed_steps * config.batch_size / timed_seconds if timed_steps else None
-
-
-def _write_json_atomically(path, payload):
-    with atomic.atomic_file(path) as temporary, open(temporary, "w") as handle:
-        json.dump(payload, handle, indent=2)
-
-
-def finish(run, images_per_second):
-    """Evaluates, saves model.keras and metrics.json; returns the metrics."""
-    config = run.config
-    eval_step = loop.make_eval_step(run.strategy, run.model, config.jit_compile)
-    test_batches = data.pipeline(
-        run.builder, run.info, run.info.test_split, run.image_shape, config.batch_size,
-        training=False,
-    )
-    metrics = {
-        "test_accuracy": loop.evaluate(run.strategy, eval_step, test_batches),
-        "train_images_per_second": images_per_second,
-        "steps": run.total_steps,
-        "strategy": strategies.strategy_name(run.strategy),
-        "num_replicas": run.strategy.num_replicas_in_sync,
-        "model": config.model,
-        "model_overrides": config.model_overrides,
-        "dataset": config.dataset,
-        "weights": config.weights,
-        "parameters": run.model.count_params(),
-        "gflops_per_example": flops(run.model).gflops,  # multiply-adds, as the paper counts
-        "jit_compile": config.jit_compile,
-        "dtype_policy": keras.config.dtype_policy().name,
-    }
-    if strategies.is_chief(run.strategy):
-        with atomic.atomic_file(os.path.join(config.workdir, "model.keras")) as temporary:
-            run.model.save(temporary)
-        class_names = list(run.info.class_names)
-        export.write_class_names(os.path.join(config.workdir, export.CLASS_NAMES_FILE), class_names)
-        if config.export:
-            metrics["export_path"] = export.export_saved_model(
-                run.model, os.path.join(config.workdir, "export"), class_names=class_names,
-                overwrite=True,  # this run's own model, re-exported on a re-run
-            )
-        _write_json_atomically(os.path.join(config.workdir, "metrics.json"), metrics)
-    return metrics
+    timed_steps = step - timed_from[0] if timed_from else 0
+    seconds = time.perf_counter() - timed_from[1] if timed_from else 0.0
+    return timed_steps * batch_size / seconds if timed_steps else None
 
 
 def train(config=None, **fields):
     """Trains as `config` (a TrainConfig) or `fields` say; returns the metrics.
 
     Example: `train(model="vit_test_patch4_tokenlearner", epochs=2,
-    workdir="runs/try")`. The workdir defaults to runs/<dataset>/<model>. A
-    run restarted with the same workdir and settings resumes from its newest
-    checkpoint and ends with the same weights as an uninterrupted run; a
-    checkpoint written with other settings (model, seed, learning rate, ...)
-    is refused with a ValueError that names the setting.
+    workdir="runs/try")`, or your own model and data:
+    `train(model=build_model, dataset=train_batches, test_dataset=test_batches,
+    steps=500, workdir="runs/mine")` (see TrainConfig). The workdir defaults
+    to runs/<dataset>/<model>. A run restarted with the same workdir and
+    settings resumes from its newest checkpoint and ends with the same
+    weights as an uninterrupted run; a checkpoint written with other
+    settings (model, seed, learning rate, ...) is refused with a ValueError
+    that names the setting. The global random seeds and dtype policy are
+    restored when it returns.
     """
     if config is not None and fields:
         raise validation.invalid_value(
@@ -252,27 +246,14 @@ def train(config=None, **fields):
         )
     config = (config or TrainConfig(**fields)).with_workdir()
     started = time.perf_counter()
-    previous_policy = keras.config.dtype_policy()
-    try:
+    with run_model.preserved_global_state():
         run = setup(config)
         start_step = restore(run)
         images_per_second = run_steps(run, start_step)
-        metrics = finish(run, images_per_second)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+        metrics = outputs.finish(run, images_per_second)
+    if isinstance(config.model, keras.Model):  # the caller's model holds the trained weights
+        config.model.set_weights(run.model.get_weights())
     metrics["wall_seconds"] = time.perf_counter() - started
     if config.verbose:
-        print(_summary(config, metrics))
+        print(outputs.summary(config, metrics))
     return metrics
-
-
-def _summary(config, metrics):
-    """The one line a run ends with."""
-    speed = metrics["train_images_per_second"]
-    trained = "no steps left to train" if speed is None else f"{speed:.0f} images/s"
-    return (
-        f"\n{config.model} on {config.dataset}: test accuracy "
-        f"{100 * metrics['test_accuracy']:.2f}% after {metrics['steps']} steps, {trained} on "
-        f"{metrics['num_replicas']} replica(s) ({metrics['strategy']}), "
-        f"{metrics['wall_seconds']:.0f} s. Outputs in {config.workdir}/"
-    )

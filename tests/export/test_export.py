@@ -227,3 +227,19 @@ def test_token_learner_with_unknown_sizes_in_a_saved_model(tmp_path):
 def test_class_names_must_be_strings(model, tmp_path):
     with pytest.raises(ValueError, match=r"`class_names`. Expected a list of strings"):
         export.export_saved_model(model, str(tmp_path), class_names=list(range(10)))
+
+
+def test_a_model_that_records_no_preprocessing_needs_it_given(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(inputs))
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ValueError, match="`preprocessing`.*records none"):
+        export.export_saved_model(model, str(tmp_path / "refused"))
+    assert not os.path.exists(tmp_path / "refused")
+    path = export.export_saved_model(model, str(tmp_path / "given"),
+                                     preprocessing={"mean": (0.5,) * 3, "std": (0.25,) * 3})
+    served = tf.saved_model.load(path).signatures["serving_default"]
+    pixels = np.full((1, 8, 8, 3), 255, np.uint8)  # (1 - 0.5) / 0.25 = 2
+    expected = keras.ops.softmax(model(np.full((1, 8, 8, 3), 2.0, np.float32))).numpy()
+    np.testing.assert_allclose(served(images=tf.constant(pixels))["probabilities"], expected,
+                               atol=1e-6)

@@ -24,35 +24,79 @@ class FakeVariable:
 
 
 def test_save_restore_keep_newest_and_ignore_temporaries(tmp_path):
-    variables = [FakeVariable([1.0, 2.0]), FakeVariable([[3.0]])]
+    variables = {"a/kernel": FakeVariable([1.0, 2.0]), "b/bias": FakeVariable([[3.0]])}
     for step in (10, 20, 30, 40):
-        variables[0].value = variables[0].value + 1
+        variables["a/kernel"].value = variables["a/kernel"].value + 1
         checkpoints.save(str(tmp_path), step, variables, {"epoch": step // 20})
     (tmp_path / ".step_00000050.tmp-abc").mkdir()  # a killed writer's leftover
     assert sorted(os.listdir(tmp_path))[-3:] == ["step_00000020", "step_00000030", "step_00000040"]
     newest = checkpoints.latest(str(tmp_path))
     assert newest.endswith("step_00000040")
     assert not (tmp_path / ".step_00000050.tmp-abc").exists()
-    restored = [FakeVariable([0.0, 0.0]), FakeVariable([[0.0]])]
+    restored = {"b/bias": FakeVariable([[0.0]]), "a/kernel": FakeVariable([0.0, 0.0])}
     assert checkpoints.restore(newest, restored) == {"epoch": 2, "step": 40}
-    np.testing.assert_array_equal(restored[0].value, [5.0, 6.0])
+    np.testing.assert_array_equal(restored["a/kernel"].value, [5.0, 6.0])  # by path, not order
+    np.testing.assert_array_equal(restored["b/bias"].value, [[3.0]])
 
 
 def test_refuses_non_finite_weights(tmp_path):
-    with pytest.raises(checkpoints.NonFiniteWeightsError, match="v is not finite at step 3"):
-        checkpoints.save(str(tmp_path), 3, [FakeVariable([np.nan])], {})
+    with pytest.raises(checkpoints.NonFiniteWeightsError, match="gamma is not finite at step 3"):
+        checkpoints.save(str(tmp_path), 3, {"norm/gamma": FakeVariable([np.nan])}, {})
     assert checkpoints.latest(str(tmp_path)) is None
 
 
-def test_restore_rejects_another_model(tmp_path):
-    path = checkpoints.save(str(tmp_path), 1, [FakeVariable([1.0])], {})
-    with pytest.raises(ValueError, match="holds 1 variables.*have 2"):
-        checkpoints.restore(path, [FakeVariable([1.0]), FakeVariable([2.0])])
+def saved(tmp_path, **variables):
+    return checkpoints.save(str(tmp_path), 1, {k.replace("__", "/"): FakeVariable(v)
+                                               for k, v in variables.items()}, {})
+
+
+def test_a_renamed_variable_is_refused_by_name_before_assigning_any(tmp_path):
+    # LayerNorm gamma and beta have the same shape: by position they would
+    # load into each other's slots without an error.
+    path = saved(tmp_path, norm__gamma=[1.0, 1.0], norm__beta=[0.0, 0.0])
+    gamma, beta = FakeVariable([5.0, 5.0]), FakeVariable([6.0, 6.0])
+    with pytest.raises(ValueError, match="no value for norm/scale, and holds norm/gamma"):
+        checkpoints.restore(path, {"norm/beta": beta, "norm/scale": gamma})
+    np.testing.assert_array_equal(beta.value, [6.0, 6.0])  # nothing was assigned
+
+
+def test_a_missing_or_extra_variable_is_refused_by_name(tmp_path):
+    path = saved(tmp_path, dense__kernel=[1.0])
+    with pytest.raises(ValueError, match=r"no value for dense/bias\."):
+        checkpoints.restore(path, {"dense/kernel": FakeVariable([0.0]),
+                                   "dense/bias": FakeVariable([0.0])})
+    with pytest.raises(ValueError, match="holds dense/kernel, which this model and optimizer"):
+        checkpoints.restore(path, {})
 
 
 def test_restore_rejects_other_shapes_before_assigning_any(tmp_path):
-    path = checkpoints.save(str(tmp_path), 1, [FakeVariable([1.0]), FakeVariable([[2.0, 3.0]])], {})
-    first, second = FakeVariable([5.0], "first"), FakeVariable([[5.0], [6.0]], "second")
+    path = saved(tmp_path, first=[1.0], second=[[2.0, 3.0]])
+    first, second = FakeVariable([5.0]), FakeVariable([[5.0], [6.0]])
     with pytest.raises(ValueError, match=r"shape \(1, 2\) for second, the model has \(2, 1\)"):
-        checkpoints.restore(path, [first, second])
+        checkpoints.restore(path, {"first": first, "second": second})
     np.testing.assert_array_equal(first.value, [5.0])  # nothing was assigned
+
+
+def test_a_positional_checkpoint_of_0x_is_refused(tmp_path):
+    path = saved(tmp_path, v00000=[1.0])
+    with pytest.raises(ValueError, match="keyed by position, are not read"):
+        checkpoints.restore(path, {"dense/kernel": FakeVariable([0.0])})
+
+
+def test_keys_are_stable_across_rebuilds_and_optimizers():
+    import keras
+
+    from keras_tokenlearner.models import create_model
+
+    def keys():
+        model = create_model("vit_test_patch4_tokenlearner", num_classes=3,
+                             image_shape=(8, 8, 3), dropout_rate=0.1)
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.AdamW())
+        optimizer.build(model.trainable_variables)
+        return list(checkpoints.checkpoint_variables(model, optimizer))
+
+    first, second = keys(), keys()  # Keras numbers seed generators and optimizers anew
+    assert first == second
+    assert "block_0/dropout/seed_generator_state" in first  # keyed by its layer
+    assert "optimizer/inner_optimizer/block_0_attention_query_kernel_momentum" in first
+    assert "optimizer/dynamic_scale" in first

@@ -130,3 +130,18 @@ def test_bad_dataset_arguments(name, data_dir_value, message):
 def test_a_tfds_dataset_with_a_training_split_only_holds_out_its_end():
     assert data._pick_splits("tf_flowers", {"train"}) == ("train[:90%]", "train[90%:]")
     assert data._pick_splits("cifar10", {"train", "test"}) == ("train", "test")
+
+
+def test_training_stream_is_the_passes_in_order_and_resumes_midway(data_dir):
+    builder, info = data.load("digits", data_dir)  # 1437 // 256 = 5 batches a pass
+
+    def labels(dataset):
+        return [batch_labels.numpy().tolist() for _, batch_labels in dataset]
+
+    passes = [labels(data.pipeline(builder, info, "train", (8, 8, 3), 256, True, seed=3,
+                                   epoch=epoch)) for epoch in (0, 1)]
+    stream = labels(data.training_stream(builder, info, (8, 8, 3), 256, 3, 0, 10))
+    assert stream == passes[0] + passes[1] and passes[0] != passes[1]
+    tf.random.set_seed(99)  # TensorFlow's global seed plays no part
+    resumed = labels(data.training_stream(builder, info, (8, 8, 3), 256, 3, 7, 10))
+    assert resumed == stream[7:]

@@ -125,7 +125,7 @@ def test_every_worker_stops_on_non_finite_weights(tmp_path):
     # Only the chief writes checkpoints; the others must stop with it, not
     # wait for it in the next step's all-reduce.
     config = TrainConfig(workdir=str(tmp_path), verbose=False)
-    finite, infinite = [keras.Variable([1.0])], [keras.Variable([np.inf])]
+    finite, infinite = {"a": keras.Variable([1.0])}, {"a": keras.Variable([np.inf])}
     runner._save_checkpoint(config, 5, finite, {"epoch": 0}, chief=False)  # passes, writes nothing
     with pytest.raises(TrainingError, match="weights became NaN or infinite.*step 5"):
         runner._save_checkpoint(config, 5, infinite, {"epoch": 0}, chief=False)
@@ -153,7 +153,7 @@ def test_cli_smoke(tmp_path, data_dir):
     class_names = (tmp_path / "class_names.txt").read_text().split()
     assert class_names == [str(digit) for digit in range(10)]
     exported = cli.main(["export", "--model-path", str(tmp_path / "model.keras"),
-                         "--out", str(tmp_path / "served"), "--version", "2"])
+                         "--out", str(tmp_path / "served"), "--serving-version", "2"])
     assert exported == 0
     assert (tmp_path / "served" / "2" / "assets.extra" / "class_names.txt").exists()
 

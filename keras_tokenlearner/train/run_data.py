@@ -1,0 +1,98 @@
+"""The run's data: a named dataset through `keras_tokenlearner.data`, or your
+own batched `tf.data.Dataset`s, behind one interface."""
+
+import dataclasses
+from typing import Callable
+from typing import Optional
+
+import tensorflow as tf
+
+from keras_tokenlearner import data
+from keras_tokenlearner import validation
+from keras_tokenlearner.train.config import DEFAULT_BATCH_SIZE
+
+
+@dataclasses.dataclass
+class RunData:
+    """What the loop needs from the data.
+
+    `train(start_step, total_steps)` returns the batches of those steps as
+    one dataset; `test()` the evaluation batches, or None.
+    """
+
+    num_classes: Optional[int]
+    class_names: Optional[tuple]
+    batch_size: int
+    steps_per_epoch: Optional[int]  # None: the dataset has no end (pass `steps`)
+    train: Callable
+    test: Callable
+
+
+def from_named(config, builder, info, image_shape, record):
+    """A named dataset, resized and scaled as `record` says, for a model of `image_shape`."""
+    batch_size = config.batch_size or DEFAULT_BATCH_SIZE
+    if batch_size > info.num_train_examples:
+        raise validation.invalid_value(
+            "batch_size", f"at most the {info.num_train_examples} training examples", batch_size
+        )
+
+    def train(start_step, total_steps):
+        return data.training_stream(builder, info, image_shape, batch_size, config.seed,
+                                    start_step, total_steps, record)
+
+    def test():
+        return data.pipeline(builder, info, info.test_split, image_shape, batch_size,
+                             training=False, preprocessing=record)
+
+    return RunData(info.num_classes, tuple(info.class_names), batch_size,
+                   info.num_train_examples // batch_size, train, test)
+
+
+def _batch_size(config, dataset):
+    """The static batch size of `dataset`'s (images, labels) elements."""
+    spec = dataset.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise validation.invalid_value("dataset", "(images, labels) elements", spec)
+    if not spec[1].dtype.is_integer:
+        raise validation.invalid_value("dataset", "integer class ids as labels", spec[1])
+    batch_size = spec[0].shape[0] if spec[0].shape.rank else None
+    if batch_size is None:
+        raise validation.invalid_value(
+            "dataset", "batches of one fixed size, the global batch: "
+            "dataset.batch(BATCH, drop_remainder=True)", spec,
+        )
+    if config.batch_size not in (None, batch_size):
+        raise validation.invalid_value(
+            "batch_size", f"None or the dataset's own batch size ({batch_size})",
+            config.batch_size,
+        )
+    return batch_size
+
+
+def from_datasets(config):
+    """Your batched datasets, fed to the model as they are.
+
+    A resumed run skips the batches already trained on in the current pass:
+    it sees the same batches as an uninterrupted run when the dataset yields
+    the same batches on every pass (e.g. `shuffle(..., seed=S,
+    reshuffle_each_iteration=False)`).
+    """
+    dataset, batch_size = config.dataset, _batch_size(config, config.dataset)
+    cardinality = int(dataset.cardinality())
+    steps_per_epoch = cardinality if cardinality > 0 else None
+    if cardinality == 0:
+        raise validation.invalid_value("dataset", "a dataset with at least one batch", dataset)
+    if steps_per_epoch is None and config.steps is None:
+        raise validation.invalid_value(
+            "steps", "a number of steps for a dataset of unknown or infinite length", None
+        )
+
+    def train(start_step, total_steps):
+        skip = start_step % steps_per_epoch if steps_per_epoch else start_step
+        stream = dataset.repeat().skip(skip).take(total_steps - start_step)
+        return stream.prefetch(tf.data.AUTOTUNE)
+
+    def test():
+        return config.test_dataset
+
+    return RunData(None, None, batch_size, steps_per_epoch, train, test)

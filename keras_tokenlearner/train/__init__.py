@@ -12,9 +12,10 @@ _NAMES = {
     "TrainConfig": "keras_tokenlearner.train.config",
     "TrainingError": "keras_tokenlearner.train.loop",
     "train": "keras_tokenlearner.train.runner",
+    "configure_cpu_devices": "keras_tokenlearner.train.strategies",
 }
 
-__all__ = ["TrainConfig", "TrainingError", "train"]
+__all__ = ["TrainConfig", "TrainingError", "configure_cpu_devices", "train"]
 
 
 def __getattr__(name):

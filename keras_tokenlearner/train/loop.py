@@ -149,7 +149,7 @@ def make_eval_step(strategy, model, jit_compile):
     def replica_counts(images, labels):
         logits = replica_logits(_values(trainable), _values(non_trainable), images)
         predictions = tf.argmax(logits, axis=-1, output_type=tf.int32)
-        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, labels), tf.int64))
+        correct = tf.reduce_sum(tf.cast(tf.equal(predictions, tf.cast(labels, tf.int32)), tf.int64))
         return correct, tf.cast(tf.size(labels), tf.int64)
 
     @tf.function

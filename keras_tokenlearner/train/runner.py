@@ -183,6 +183,22 @@ def _call_size(run, step, first):
     return min(run.config.steps_per_call, next_checkpoint - step, run.total_steps - step)
 
 
+def _after_call(run, step, losses, rates, logs, variables):
+    """Checks, logs and (on a checkpoint step) saves the steps a call ran,
+    steps step+1 ... step+len(losses); returns the step reached."""
+    config, steps_per_epoch = run.config, run.data.steps_per_epoch
+    _check_finite(losses, step, config)
+    steps = range(step + 1, step + len(losses) + 1)
+    epochs = [(done - 1) // steps_per_epoch if steps_per_epoch else 0 for done in steps]
+    logs.write(steps, epochs, losses, rates)
+    step = steps[-1]
+    if step % config.checkpoint_every == 0 or step == run.total_steps:
+        _save_checkpoint(config, step, variables, _loop_state(run, epochs[-1]),
+                         strategies.is_chief(run.strategy))
+        logs.flush()
+    return step
+
+
 def run_steps(run, start_step):
     """Trains from `start_step` to `total_steps`.
 
@@ -190,10 +206,10 @@ def run_steps(run, start_step):
     of the first call (which compiles) to the end of training, input,
     logging and checkpoints included; None when there was nothing to time.
     """
-    config, batch_size = run.config, run.data.batch_size
+    config = run.config
     loss_fn = recipe.make_loss(run.model.outputs[0].shape[-1], config.label_smoothing)
     train_steps = loop.make_train_loop(
-        run.strategy, run.model, run.optimizer, loss_fn, batch_size, config.jit_compile
+        run.strategy, run.model, run.optimizer, loss_fn, run.data.batch_size, config.jit_compile
     )
     logs = Logs(config.workdir, strategies.is_chief(run.strategy), start_step)
     progress = keras.utils.Progbar(  # shows each call's last loss (Progbar's mean over
@@ -207,23 +223,14 @@ def run_steps(run, start_step):
         while step < run.total_steps:
             size = _call_size(run, step, first=timed_from is None)
             losses, rates = (t.numpy() for t in train_steps(iterator, tf.constant(size)))
-            _check_finite(losses, step, config)
-            epochs = [(s // run.data.steps_per_epoch if run.data.steps_per_epoch else 0)
-                      for s in range(step, step + size)]
-            logs.write(range(step + 1, step + size + 1), epochs, losses, rates)
-            step += size
+            step = _after_call(run, step, losses, rates, logs, variables)
             progress.update(step, values=[("loss", float(losses[-1]))])
-            if step % config.checkpoint_every == 0 or step == run.total_steps:
-                _save_checkpoint(config, step, variables, _loop_state(run, epochs[-1]),
-                                 strategies.is_chief(run.strategy))
-                logs.flush()
-            if timed_from is None:
-                timed_from = (step, time.perf_counter())
+            timed_from = timed_from or (step, time.perf_counter())
     finally:
         logs.close()
-    timed_steps = step - timed_from[0] if timed_from else 0
-    seconds = time.perf_counter() - timed_from[1] if timed_from else 0.0
-    return timed_steps * batch_size / seconds if timed_steps else None
+    if timed_from is None or step == timed_from[0]:
+        return None
+    return (step - timed_from[0]) * run.data.batch_size / (time.perf_counter() - timed_from[1])
 
 
 def train(config=None, **fields):

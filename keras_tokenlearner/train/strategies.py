@@ -37,7 +37,8 @@ def configure_cpu_devices(count):
             raise validation.invalid_value(
                 "cpu_devices",
                 f"a value set before TensorFlow starts ({existing} devices already exist: "
-                f"{error})",
+                f"{error}); call keras_tokenlearner.train.configure_cpu_devices({count}) "
+                "before creating any tensor or dataset",
                 count,
             ) from None
 

@@ -134,11 +134,19 @@ def draws():
             float(keras.random.uniform(())))
 
 
-def test_the_callers_seeds_and_dtype_policy_are_left_alone(tmp_path):
+def dense_number():
+    """The number Keras gives the next unnamed Dense layer (its session's counter)."""
+    name = keras.layers.Dense(1).name
+    return int(name.rsplit("_", 1)[1]) if "_" in name else 0
+
+
+def test_the_callers_seeds_dtype_policy_and_session_are_left_alone(tmp_path):
     keras.utils.set_random_seed(123)
+    dense_number()  # a layer's initializers draw from Python's generator
     expected = draws()
     keras.utils.set_random_seed(123)
     keras.config.set_dtype_policy("mixed_bfloat16")
+    before = dense_number()
     try:
         train(model=build_model, dataset=digit_batches("train"), workdir=str(tmp_path),
               seed=7, **RUN)
@@ -146,6 +154,7 @@ def test_the_callers_seeds_and_dtype_policy_are_left_alone(tmp_path):
     finally:
         keras.config.set_dtype_policy("float32")
     assert draws() == expected
+    assert dense_number() > before  # no clear_session: Keras's counters go on
 
 
 def test_a_run_resumes_and_exports_with_every_file_under_ram(tmp_path, monkeypatch):

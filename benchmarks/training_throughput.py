@@ -14,6 +14,10 @@ included. Each setting runs in a fresh process, one after the other:
   logical CPUs here, which share the cores: it shows the cost of
   replication, not scaling).
 
+Fresh processes of the same setting differ by up to ~10% here, so each
+setting runs `--repeats` times, interleaved with the others, and the table
+shows the median.
+
     python benchmarks/training_throughput.py
 """
 
@@ -26,11 +30,12 @@ import tempfile
 import time
 
 import harness
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {  # model: (image_size, batch_size, steps)
     "vit_test_patch4_tokenlearner": (None, 64, 300),
-    "vit_tiny_patch16_tokenlearner": (224, 32, 24),
+    "vit_tiny_patch16_tokenlearner": (224, 32, 32),
 }
 SETTINGS = ("keras_fit", "ours_1", "ours_default", "ours_mirrored")
 
@@ -89,33 +94,40 @@ def in_fresh_process(setting, model):
     return json.loads(result.stdout.strip().splitlines()[-1])["images_per_second"]
 
 
-def run(models):
+def run(models, repeats):
     from keras_tokenlearner.train import TrainConfig
 
     rows = []
     for model in models:
-        speeds = {setting: in_fresh_process(setting, model) for setting in SETTINGS}
+        measured = {setting: [] for setting in SETTINGS}
+        for _ in range(repeats):
+            for setting in SETTINGS:
+                measured[setting].append(in_fresh_process(setting, model))
+        speeds = {setting: float(np.median(values)) for setting, values in measured.items()}
         image_size, batch_size, steps = MODELS[model]
         for setting, speed in speeds.items():
             rows.append({"model": model, "setting": setting, "image_size": image_size,
                          "batch_size": batch_size, "steps": steps,
-                         "images_per_second": speed,
+                         "images_per_second": speed, "all_images_per_second": measured[setting],
                          "vs_keras_fit": speed / speeds["keras_fit"]})
             print(f"{model:<32} {setting:<14} {speed:8.1f} img/s "
-                  f"({speed / speeds['keras_fit']:.2f}x Keras fit)", flush=True)
-    return {"default_steps_per_call": TrainConfig.steps_per_call, "rows": rows}
+                  f"({speed / speeds['keras_fit']:.2f}x Keras fit; runs: "
+                  f"{', '.join(f'{value:.1f}' for value in measured[setting])})", flush=True)
+    return {"default_steps_per_call": TrainConfig.steps_per_call, "repeats": repeats,
+            "rows": rows}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", choices=SETTINGS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # one setting, in the fresh process `in_fresh_process` started
         speed = measure(args.measure, args.models[0])
         print(json.dumps({"images_per_second": speed}))
         return
-    harness.save("training_throughput", run(args.models))
+    harness.save("training_throughput", run(args.models, args.repeats))
 
 
 if __name__ == "__main__":

@@ -37,11 +37,12 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # SMOKE=1 (set by CI) shrinks training so the notebook runs in about a minute.
 import os
+import tempfile
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
 EPOCHS = 2 if SMOKE else 30
-# Smoke runs get a workdir of their own: a run resumes from its workdir.
-WORKDIR = "runs/quickstart-smoke" if SMOKE else "runs/quickstart"
+# Smoke runs get a fresh temporary workdir: a run resumes from its workdir.
+WORKDIR = tempfile.mkdtemp(prefix="quickstart-smoke-") if SMOKE else "runs/quickstart"
 FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures
 
 # %% [markdown]

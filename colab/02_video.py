@@ -36,11 +36,12 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # SMOKE=1 (set by CI) shrinks training so the notebook runs in about a minute.
 import os
+import tempfile
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
 EPOCHS = 1 if SMOKE else 40
-# Smoke runs get a workdir of their own: a run resumes from its workdir.
-WORKDIR = "runs/video-smoke" if SMOKE else "runs/video"
+# Smoke runs get a fresh temporary workdir: a run resumes from its workdir.
+WORKDIR = tempfile.mkdtemp(prefix="video-smoke-") if SMOKE else "runs/video"
 FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures
 
 # %%

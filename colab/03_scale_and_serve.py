@@ -34,11 +34,12 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 # SMOKE=1 (set by CI) shrinks training so the notebook runs in about a minute.
 import os
+import tempfile
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
 STEPS = 20 if SMOKE else 600
-# Smoke runs get a workdir of their own: a run resumes from its workdir.
-WORKDIR = "runs/scale-smoke" if SMOKE else "runs/scale"
+# Smoke runs get a fresh temporary workdir: a run resumes from its workdir.
+WORKDIR = tempfile.mkdtemp(prefix="scale-smoke-") if SMOKE else "runs/scale"
 
 # %% [markdown]
 # ## Choose a strategy

@@ -10,9 +10,9 @@ that is no command is an error. Errors in what the user asked for are
 printed as one line, without a traceback: status 2 for bad input, 1 for a
 run that had to stop (NaN loss).
 
-TensorFlow is imported only by the commands that run it (`--help` does not
-import it; under KERAS_BACKEND=jax neither does `demo`), and its C++ log
-lines are hidden unless `--verbose` is given (see `quiet`).
+Under KERAS_BACKEND=jax, `--help`, `--version` and `demo` never import
+TensorFlow (under the TensorFlow backend, importing Keras loads it). Its
+C++ log lines are hidden unless `--verbose` is given (see `quiet`).
 """
 
 import argparse
@@ -48,6 +48,7 @@ def _add_train_flags(parser):
         "--cpu-devices": (int, "split the CPU into this many logical devices"),
         "--seed": (int, "random seed: weights, shuffling, augmentation"),
         "--workdir": (str, "outputs and checkpoints (None: runs/DATASET/MODEL)"),
+        "--steps-per-call": (int, "optimizer steps in one compiled call"),
         "--checkpoint-every": (int, "write a checkpoint every this many steps"),
         "--image-size": (int, "resize images to this side (default: the dataset's)"),
         "--weights": (str, "start from a pretrained checkpoint: imagenet21k, "

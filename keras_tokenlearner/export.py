@@ -191,8 +191,8 @@ def read_preprocessing(model_path):
 
 
 def write_class_names(path, class_names):
-    """Writes one class name per line (what `read_class_names` reads)."""
-    with filesystem.open(path, "w") as handle:
+    """Writes one class name per line (what `read_class_names` reads), atomically."""
+    with atomic.atomic_file(path) as temporary, filesystem.open(temporary, "w") as handle:
         handle.write("\n".join(class_names) + "\n")
 
 

@@ -129,11 +129,21 @@ def _steps(directory):
     return [int(m.group(1)) for m in map(PATTERN.match, names) if m]
 
 
+def _is_complete(path):
+    """Both files are there: on an object store, where a rename is a copy
+    file by file, a writer killed midway can leave a step folder partial."""
+    return all(filesystem.exists(filesystem.join(path, name))
+               for name in ("variables.npz", "state.json"))
+
+
 def latest(directory):
     """Path of the newest complete checkpoint in `directory`, or None."""
     atomic.remove_stale_temporaries(directory)
-    steps = sorted(_steps(directory))
-    return filesystem.join(directory, f"step_{steps[-1]:08d}") if steps else None
+    for step in sorted(_steps(directory), reverse=True):
+        path = filesystem.join(directory, f"step_{step:08d}")
+        if _is_complete(path):
+            return path
+    return None
 
 
 def _read_arrays(path):

@@ -9,6 +9,7 @@ from keras_tokenlearner import filesystem
 from keras_tokenlearner.models.encoder import EncoderModel
 from keras_tokenlearner.models.flops import flops
 from keras_tokenlearner.train import loop
+from keras_tokenlearner.train import run_model
 from keras_tokenlearner.train import strategies
 
 
@@ -45,7 +46,7 @@ def finish(run, images_per_second):
         "gflops_per_example": (  # multiply-adds, as the paper counts (zoo models)
             flops(run.model).gflops if isinstance(run.model, EncoderModel) else None),
         "jit_compile": config.jit_compile,
-        "dtype_policy": run.model.dtype_policy.name,
+        "dtype_policy": run_model.policy_name(run.model),
     }
     if strategies.is_chief(run.strategy):
         _write_outputs(run, metrics)

@@ -72,10 +72,10 @@ def _batch_size(config, dataset):
 def from_datasets(config):
     """Your batched datasets, fed to the model as they are.
 
-    A resumed run skips the batches already trained on in the current pass:
-    it sees the same batches as an uninterrupted run when the dataset yields
-    the same batches on every pass (e.g. `shuffle(..., seed=S,
-    reshuffle_each_iteration=False)`).
+    A resumed run replays `dataset.repeat()` past the batches already
+    trained on (the input is read again, not trained on), so it sees the
+    same batches as an uninterrupted run whenever the dataset is
+    deterministic (a shuffle with a `seed`).
     """
     dataset, batch_size = config.dataset, _batch_size(config, config.dataset)
     cardinality = int(dataset.cardinality())
@@ -88,8 +88,7 @@ def from_datasets(config):
         )
 
     def train(start_step, total_steps):
-        skip = start_step % steps_per_epoch if steps_per_epoch else start_step
-        stream = dataset.repeat().skip(skip).take(total_steps - start_step)
+        stream = dataset.repeat().skip(start_step).take(total_steps - start_step)
         return stream.prefetch(tf.data.AUTOTUNE)
 
     def test():

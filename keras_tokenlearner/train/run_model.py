@@ -44,12 +44,15 @@ def build(config, arguments, checkpoint_directory, policy):
     epsilon) that the first run took from it, recorded in the checkpoint.
     """
     latest = checkpoints.latest(checkpoint_directory)
+    given = {"dtype": policy}  # an override wins over these
+    if config.preprocessing is not None:
+        given["preprocessing"] = preprocessing.canonical(config.preprocessing)
     if config.weights is not None and latest is not None:
         numerics = checkpoints.read_state(latest).get("numerics", {})
-        return zoo.create_model(config.model, **{**numerics, **config.model_overrides},
-                                dtype=policy, **arguments)
+        return zoo.create_model(config.model, **{**given, **numerics, **config.model_overrides},
+                                **arguments)
     model, report = zoo.create_model_with_report(
-        config.model, config.weights, **config.model_overrides, dtype=policy, **arguments)
+        config.model, config.weights, **{**given, **config.model_overrides}, **arguments)
     if report is not None and config.verbose:
         print(report.summary())
     return model
@@ -82,6 +85,15 @@ def build_custom(config, policy):
             "model", "a function that returns a keras.Model", type(model).__name__
         )
     return check_classifier(model)
+
+
+def policy_name(model):
+    """The mixed policy any of the model's layers computes with, else the model's."""
+    names = {layer.dtype_policy.name for layer in model._flatten_layers()}
+    for name in ("mixed_float16", "mixed_bfloat16"):
+        if name in names:
+            return name
+    return model.dtype_policy.name
 
 
 def check_classifier(model):

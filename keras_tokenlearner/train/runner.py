@@ -77,19 +77,19 @@ def setup(config):
     if strategies.is_chief(strategy):  # the one writer; an unwritable workdir fails now
         filesystem.makedirs(config.workdir)
     model, batches, record = _model_and_data(config, policy, strategy)
-    _check_fit(model, batches, strategy.num_replicas_in_sync)
+    _check_fit(config, model, batches, strategy.num_replicas_in_sync)
     total_steps = config.steps or config.epochs * batches.steps_per_epoch
     with strategy.scope():
         optimizer = recipe.make_optimizer(
             model, config.learning_rate, total_steps, config.weight_decay,
             config.warmup_fraction, config.clip_norm,
-            loss_scaling=model.dtype_policy.name == "mixed_float16",
+            loss_scaling=run_model.policy_name(model) == "mixed_float16",
         )
         optimizer.build(model.trainable_variables)
     return Run(config, strategy, model, optimizer, batches, record, total_steps)
 
 
-def _check_fit(model, batches, replicas):
+def _check_fit(config, model, batches, replicas):
     """The model's classes and the batch against the data and the replicas."""
     num_classes = model.outputs[0].shape[-1]
     if batches.num_classes not in (None, num_classes):
@@ -97,9 +97,11 @@ def _check_fit(model, batches, replicas):
             "model", f"a model with {batches.num_classes} outputs, one per class", num_classes
         )
     if batches.batch_size % replicas:
+        name, value = "batch_size", batches.batch_size
+        if not isinstance(config.dataset, str):
+            name, value = "dataset", f"batches of {batches.batch_size}"
         raise validation.invalid_value(
-            "batch_size", f"a multiple of the number of replicas ({replicas})",
-            batches.batch_size,
+            name, f"a batch size that is a multiple of the number of replicas ({replicas})", value
         )
 
 

@@ -100,3 +100,13 @@ def test_keys_are_stable_across_rebuilds_and_optimizers():
     assert "block_0/dropout/seed_generator_state" in first  # keyed by its layer
     assert "optimizer/inner_optimizer/block_0_attention_query_kernel_momentum" in first
     assert "optimizer/dynamic_scale" in first
+
+
+def test_a_partial_step_folder_is_passed_over(tmp_path):
+    # On an object store a rename is a copy, file by file: a killed writer
+    # can leave a step folder holding state.json alone.
+    saved(tmp_path, dense__kernel=[1.0])
+    partial = tmp_path / "step_00000004"
+    partial.mkdir()
+    (partial / "state.json").write_text("{}")
+    assert checkpoints.latest(str(tmp_path)).endswith("step_00000001")

@@ -24,14 +24,14 @@ RECORD = {"scale": (1 / 127.5,), "offset": (-1.0,)}
 RUN = dict(steps=4, checkpoint_every=2, export=False, verbose=False)
 
 
-def digit_batches(split, seed=0):
+def digit_batches(split, seed=0, reshuffle=False):
     """Real digits as a batched tf.data.Dataset, scaled to [-1, 1] (RECORD)."""
     images, labels = datasets.load_digit_images(IMAGE_SIZE)
     indices = datasets.split_indices(labels)[split][:160]
     images = images[indices].astype(np.float32) / 127.5 - 1.0  # (N, 16, 16, 1)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels[indices].astype(np.int32)))
     if split == "train":
-        dataset = dataset.shuffle(160, seed=seed, reshuffle_each_iteration=False)
+        dataset = dataset.shuffle(160, seed=seed, reshuffle_each_iteration=reshuffle)
     return dataset.batch(BATCH, drop_remainder=split == "train")
 
 
@@ -47,13 +47,19 @@ def build_model():
 
 def test_your_model_trains_resumes_and_exports(tmp_path):
     whole, resumed = str(tmp_path / "whole"), str(tmp_path / "resumed")
-    arguments = dict(RUN, dataset=digit_batches("train"), test_dataset=digit_batches("test"))
-    metrics = train(model=build_model, workdir=whole, **arguments)
+
+    def arguments():  # built anew per run, as a restarted process would
+        # Passes of 2 batches, other ones on each pass: the resume at step 2
+        # starts pass 1, not pass 0 again.
+        passes = digit_batches("train", reshuffle=True).take(2)
+        return dict(RUN, dataset=passes, test_dataset=digit_batches("test"))
+
+    metrics = train(model=build_model, workdir=whole, **arguments())
     assert metrics["batch_size"] == BATCH and metrics["model"] == "build_model"
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
-    train(model=build_model, workdir=resumed, **arguments)
+    train(model=build_model, workdir=resumed, **arguments())
     shutil.rmtree(os.path.join(resumed, "checkpoints", "step_00000004"))
-    again = train(model=build_model, workdir=resumed, **arguments)
+    again = train(model=build_model, workdir=resumed, **arguments())
     assert again["steps"] == 4
     assert_same_weights(whole, resumed, atol=0)
     saved = keras.models.load_model(os.path.join(whole, "model.keras"))
@@ -193,3 +199,36 @@ def test_the_command_line_exports_your_trained_model_with_its_record(tmp_path):
     model = keras.models.load_model(tmp_path / "model.keras")
     expected = keras.ops.softmax(model(-np.ones((1, IMAGE_SIZE, IMAGE_SIZE, 1)))).numpy()
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)  # 0 -> -1 by the record
+
+
+def test_zoo_overrides_win_and_the_model_records_the_runs_preprocessing(tmp_path):
+    record = {"mean": 0.5, "std": 0.25}
+    metrics = train(model="vit_test_patch4", image_size=8, batch_size=8,
+                    model_overrides={"dtype": "mixed_bfloat16"}, preprocessing=record,
+                    workdir=str(tmp_path), **dict(RUN, steps=2))
+    assert metrics["dtype_policy"] == "mixed_bfloat16"
+    saved = keras.models.load_model(tmp_path / "model.keras")
+    from keras_tokenlearner.models import preprocessing
+
+    assert preprocessing.of_model(saved) == preprocessing.canonical(record)
+
+
+def test_a_float16_layer_anywhere_makes_the_run_float16():
+    from keras_tokenlearner.train import run_model
+
+    model = build_model()
+    assert run_model.policy_name(model) == "float32"
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2, dtype="mixed_float16")(inputs)
+    assert run_model.policy_name(keras.Model(inputs, outputs)) == "mixed_float16"
+
+
+def test_a_batch_the_replicas_cannot_share_names_the_dataset():
+    from keras_tokenlearner.train import TrainConfig
+    from keras_tokenlearner.train import run_data
+    from keras_tokenlearner.train import runner
+
+    config = TrainConfig(model=build_model, dataset=digit_batches("train"))
+    batches = run_data.RunData(None, None, 7, 10, None, None)
+    with pytest.raises(ValueError, match="`dataset`.*multiple of the number of replicas.*of 7"):
+        runner._check_fit(config, build_model(), batches, replicas=2)

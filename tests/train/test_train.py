@@ -134,6 +134,7 @@ def test_every_worker_stops_on_non_finite_weights(tmp_path):
 
 def test_cli_smoke(tmp_path, data_dir):
     arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path), "--export",
+                 "--steps-per-call", "2",
                  "--model-arg", "num_layers=3", "--model-arg", "token_learner_index=2"]
     result = run_cli(TINY_RUN + arguments)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -141,7 +142,7 @@ def test_cli_smoke(tmp_path, data_dir):
     for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas",
                 "gflops_per_example"):
         assert key in metrics
-    assert metrics["steps"] == 3
+    assert metrics["steps"] == 3 and metrics["steps_per_call"] == 2
     assert metrics["model_overrides"] == {"num_layers": 3, "token_learner_index": 2}
     saved = keras.models.load_model(tmp_path / "model.keras").get_config()
     assert (saved["num_layers"], saved["token_learner_index"]) == (3, 2)

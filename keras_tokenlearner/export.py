@@ -91,7 +91,7 @@ def input_record(model, preprocessing=None):
     model's record; a model that records none needs it given."""
     from keras_tokenlearner.models import preprocessing as records
 
-    record = records.canonical(preprocessing) or records.of_model(model)
+    record = records.resolve(preprocessing, model)
     if record is None:
         raise validation.invalid_value(
             "preprocessing", f"the input model {model.name!r} expects, as it records none: "

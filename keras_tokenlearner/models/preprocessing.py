@@ -74,6 +74,11 @@ def of_model(model):
     return canonical(getattr(model, "preprocessing", None))
 
 
+def resolve(given, model):
+    """The record in use: `given` (canonical) if not None, else the model's own."""
+    return canonical(given) or of_model(model)
+
+
 def _floats(entry, value):
     """A float or a non-empty sequence of floats -> a tuple of floats."""
     entries = tuple(entry) if isinstance(entry, (list, tuple, np.ndarray)) else (entry,)

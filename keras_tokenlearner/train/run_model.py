@@ -149,7 +149,3 @@ def preserved_global_state():
         for name, value in keras_seeds.items():
             global_state.set_global_attribute(name, value)
 
-
-def input_record(config, model):
-    """The canonical preprocessing record of the run: the config's, else the model's."""
-    return preprocessing.canonical(config.preprocessing) or preprocessing.of_model(model)

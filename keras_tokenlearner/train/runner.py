@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_tokenlearner import data
 from keras_tokenlearner import filesystem
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.train import checkpoints
 from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import outputs
@@ -60,7 +61,7 @@ def _model_and_data(config, policy, strategy):
             model = run_model.build(config, arguments, _checkpoint_directory(config), policy)
         else:
             model = run_model.build_custom(config, policy)
-    record = run_model.input_record(config, model)
+    record = preprocessing.resolve(config.preprocessing, model)
     _check_record(config, record)
     if info is None:
         return model, run_data.from_datasets(config), record

@@ -13,6 +13,7 @@ VERSION = re.search(
 ).group(1)
 
 TENSORFLOW = "2.21.*"
+DOCS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 setup(
     name="keras_tokenlearner",
@@ -43,6 +44,7 @@ setup(
         "safetensors": ["safetensors"],  # timm and Hugging Face checkpoints
         "kaggle": ["kagglehub"],  # kaggle:// keras-hub preset handles
         "notebooks": ["matplotlib", "jupyter"],
+        "docs": DOCS,  # the documentation site: `mkdocs build --strict`
         "test": [
             "pytest>=8",
             "jax[cpu]==0.10.*",
@@ -55,6 +57,7 @@ setup(
             "nbmake",
             "ipykernel",
             "safetensors",
+            *DOCS,
         ],
     },
     entry_points={

@@ -155,6 +155,14 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
             "std": s}`, see `keras_tokenlearner.models.preprocessing`).
             Defaults to the model's own record; a model that records none
             (e.g. your own functional model) is refused without it.
+
+    Returns:
+        str: the path of the version folder written, `export_dir/<version>`.
+
+    Raises:
+        ValueError: the version exists and `overwrite` is False; the model
+            does not fit (not on the TensorFlow backend, no fixed input
+            shape, or no class logits); or no preprocessing is known.
     """
     version = validation.check_positive_int("version", version)
     path = filesystem.join(export_dir, str(version))  # local, gs://, s3://, ram://

@@ -72,10 +72,10 @@ class TokenFuser(keras.layers.Layer):
         **kwargs: Base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        tokens: `(B, S, C)`, or `(B, T, S, C)` for video.
-        original: `(B, N, C)` or `(B, H, W, C)` for `(B, S, C)` tokens;
-            `(B, T, H, W, C)` for video tokens.
-        training: bool. Whether dropout is active.
+        - `tokens`: `(B, S, C)`, or `(B, T, S, C)` for video.
+        - `original`: `(B, N, C)` or `(B, H, W, C)` for `(B, S, C)` tokens;
+          `(B, T, H, W, C)` for video tokens.
+        - `training`: bool. Whether dropout is active.
 
     Returns:
         A tensor with the shape of `original`, in the compute dtype.

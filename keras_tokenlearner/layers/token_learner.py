@@ -59,9 +59,10 @@ class TokenLearner(keras.layers.Layer):
         **kwargs: Base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: `(B, N, C)`, `(B, H, W, C)` or video `(B, T, H, W, C)`.
-        training: bool. Whether dropout is active.
-        return_attention_maps: bool. Also return the maps. Defaults to False.
+        - `inputs`: `(B, N, C)`, `(B, H, W, C)` or video `(B, T, H, W, C)`.
+        - `training`: bool. Whether dropout is active.
+        - `return_attention_maps`: bool. Also return the maps. Defaults to
+          False.
 
     Returns:
         Tokens of shape `(B, S, C)`, or `(B, T, S, C)` for video, in the

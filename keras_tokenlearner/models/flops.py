@@ -81,9 +81,15 @@ def _first_layer(model, layer_class):
 def flops(model):
     """Counts multiply-adds of a `ViT` or `VideoViT` for one example.
 
-    Returns a `FlopsCount` with `.total`, `.gflops` and `.stages` (stem,
-    blocks before TokenLearner, TokenLearner, blocks after, fuser, head).
-    Plain models count all blocks as "before".
+    Multiply-adds are the unit the ViT and TokenLearner papers call FLOPs.
+
+    Args:
+        model: a `ViT` or `VideoViT` of this package.
+
+    Returns:
+        FlopsCount: `.total`, `.gflops` and `.stages` (stem, blocks before
+        TokenLearner, TokenLearner, blocks after, fuser, head). Plain models
+        count all blocks as "before".
     """
     if not isinstance(model, encoder.EncoderModel):
         raise validation.invalid_value(

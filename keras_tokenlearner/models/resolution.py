@@ -30,7 +30,7 @@ def resize_position_embedding(embedding, source_grid, target_grid, num_prefix_to
             class token); they are kept as they are.
 
     Returns:
-        An array of shape `(num_prefix_tokens + prod(target_grid), D)`:
+        tensor: shape `(num_prefix_tokens + prod(target_grid), D)`, the
         bilinear interpolation of each frame's (h, w) grid, half-pixel centres.
     """
     source_grid, target_grid = tuple(source_grid), tuple(target_grid)
@@ -62,6 +62,13 @@ def transfer_weights(source, target):
     Both are zoo models of the same architecture that differ only in
     `image_shape`. The position embedding is interpolated; all other
     weights must have equal shapes.
+
+    Args:
+        source: the trained model.
+        target: the same architecture at another `image_shape`.
+
+    Returns:
+        `target`, holding `source`'s weights.
     """
     num_prefix_tokens = int(any(isinstance(layer, ClassToken) for layer in source.layers))
     for target_layer in target.layers:

@@ -27,14 +27,21 @@ class ViT(encoder.EncoderModel):
         image_shape: tuple `(height, width, channels)`; height and width must
             be multiples of `patch_size`.
         patch_size: int. Side of the square patches.
-        hidden_dim, num_layers, num_heads, mlp_dim: ints. Encoder size.
+        hidden_dim: int. Token width; divisible by `num_heads`.
+        num_layers: int. Number of transformer blocks.
+        num_heads: int. Attention heads per block.
+        mlp_dim: int. Hidden width of each block's MLP.
         num_classes: int or None. None returns the pooled features.
         pooling: `"gap"` or `"token"`. Defaults to `"gap"`.
-        dropout_rate, attention_dropout_rate: floats in [0, 1).
+        dropout_rate: float in [0, 1). Dropout after the position embedding,
+            in the blocks and in TokenLearner / TokenFuser. Defaults to `0.0`.
+        attention_dropout_rate: float in [0, 1). Dropout on the attention
+            weights. Defaults to `0.0`.
         num_tokens: int or None. TokenLearner's token count; None: plain ViT.
-        token_learner_index: int in [0, num_layers) or None.
+        token_learner_index: int in [0, num_layers) or None. The block
+            TokenLearner runs before; None: `num_layers // 2`.
         use_token_fuser: bool. Defaults to False.
-        token_learner_version: `"1.1"` or `"1.0"`.
+        token_learner_version: `"1.1"` or `"1.0"`. Defaults to `"1.1"`.
         layer_norm_epsilon: float. Epsilon of the blocks' and the encoder's
             LayerNorms. Defaults to `1e-6`, the authors' (Flax) value.
         approximate_gelu: bool. tanh-approximate GELU in the blocks' MLPs

@@ -21,10 +21,30 @@ class VideoViT(encoder.EncoderModel):
     every other argument is keyword-only.
 
     Args:
-        image_shape: tuple `(height, width, channels)` of each frame.
+        image_shape: tuple `(height, width, channels)` of each frame; height
+            and width must be multiples of `tubelet_size[1:]`.
         num_frames: int. Frames per clip; a multiple of `tubelet_size[0]`.
         tubelet_size: tuple `(time, height, width)`. Defaults to `(2, 16, 16)`.
-        Other arguments, `preprocessing` included: as `ViT`.
+        hidden_dim: int. Token width; divisible by `num_heads`.
+        num_layers: int. Number of transformer blocks.
+        num_heads: int. Attention heads per block.
+        mlp_dim: int. Hidden width of each block's MLP.
+        num_classes: int or None. None returns the pooled features.
+        pooling: `"gap"` or `"token"`. Defaults to `"gap"`.
+        dropout_rate: float in [0, 1). As `ViT`. Defaults to `0.0`.
+        attention_dropout_rate: float in [0, 1). Defaults to `0.0`.
+        num_tokens: int or None. Tokens TokenLearner learns per frame of the
+            grid; None: plain video ViT.
+        token_learner_index: int in [0, num_layers) or None. The block
+            TokenLearner runs before; None: `num_layers // 2`.
+        use_token_fuser: bool. Defaults to False.
+        token_learner_version: `"1.1"` or `"1.0"`. Defaults to `"1.1"`.
+        layer_norm_epsilon: float. As `ViT`. Defaults to `1e-6`.
+        approximate_gelu: bool. As `ViT`. Defaults to `True`.
+        preprocessing: None or a dict: the input the model expects, as `ViT`.
+        **kwargs: `name`, `trainable`, `dtype`, as `ViT`.
+
+    Layers are named as in `ViT`, except the stem: `tubelet_embedding`.
 
     Example:
 

@@ -10,8 +10,9 @@ expects (`preprocessing`): `[-1, 1]` (`preprocessing.MINUS_ONE_TO_ONE`, as
 Google's ViT checkpoints), or the pretrained source's.
 
 Each entry pins its expected parameter count at its own defaults, so any
-drift in the architecture fails a test. Regenerate nothing by hand: a test
-builds every entry and compares.
+drift in the architecture fails a test: every pinned count is checked against
+the architecture's equations, and entries covering every size, patch size and
+variant are built and counted.
 """
 
 import difflib
@@ -160,6 +161,23 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
     checkpoint's numerics (GELU form, LayerNorm epsilon) and records the
     checkpoint's preprocessing unless `approximate_gelu`,
     `layer_norm_epsilon` or `preprocessing` are overridden here.
+
+    Args:
+        name: a name from `list_models()`. Positional only.
+        weights: None (random initialization), or a checkpoint name, path,
+            URL or handle, as `load_pretrained` takes.
+        video_inflation: `"central_frame"` or `"average"`: how a `VideoViT`'s
+            tubelet kernel is made from an image checkpoint's patch kernel.
+        **overrides: any constructor argument of the entry's class (`ViT`
+            or `VideoViT`), plus `name`, `trainable` and `dtype`.
+
+    Returns:
+        The `ViT` or `VideoViT`, built, with the checkpoint's weights when
+        `weights` is given.
+
+    Raises:
+        ValueError: an unknown name or argument (listing the closest ones),
+            or weights that do not fit the model.
     """
     return create_model_with_report(name, weights, video_inflation, **overrides)[0]
 

@@ -53,7 +53,7 @@ def load_pretrained(model, source, video_inflation="central_frame"):
             `"average"`.
 
     Returns:
-        A `LoadReport`: what was loaded, adapted (position embedding
+        LoadReport: what was loaded, adapted (position embedding
         resized, stem inflated, ...), dropped from the checkpoint, and which
         weights start fresh. Its one-line summary is logged to the
         `keras_tokenlearner` logger. If the model's GELU form or LayerNorm

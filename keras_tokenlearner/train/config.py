@@ -29,10 +29,58 @@ CUSTOM_DATASET = "custom"  # the name a tf.data.Dataset's run is filed under
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything a training run needs. Defaults: the README's main job.
+    """Everything a training run needs. Defaults: the quick start's main job.
 
     The default trains a small TokenLearner ViT on the embedded `digits`
     dataset; it reaches >= 95% test accuracy in a few minutes on 2 CPU cores.
+
+    Attributes:
+        model: a zoo name; or your own `keras.Model` (functional or
+            Sequential, rebuilt in the strategy's scope; it holds the trained
+            weights afterwards); or a zero-argument function that returns one
+            (called in the scope).
+        model_overrides: dict of zoo constructor arguments to override, e.g.
+            `{"num_layers": 4}`; the dataset's own (`num_classes`,
+            `image_shape`, `num_frames`) cannot be overridden.
+        dataset: a dataset name, or a `tf.data.Dataset` of batched
+            `(images, int labels)`, fed to the model as it is: its batch is
+            the global batch.
+        test_dataset: a `tf.data.Dataset` of the same kind, evaluated at the
+            end; None with a named dataset (it brings its own test split).
+        data_dir: the TFDS data directory, or the `image_folder` root.
+        epochs: int. Defaults to 30.
+        steps: int or None. Stop after this many optimizer steps.
+        batch_size: int or None. Global, over all replicas; None: 64, or the
+            dataset's.
+        learning_rate: float. Peak AdamW learning rate. Defaults to 2e-3.
+        weight_decay: float. AdamW weight decay on kernels. Defaults to 0.05.
+        warmup_fraction: float. Share of the steps in linear warmup.
+            Defaults to 0.1.
+        clip_norm: float. Global-norm gradient clipping. Defaults to 1.0.
+        label_smoothing: float. Defaults to 0.1.
+        strategy: `"auto"`, `"one_device"`, `"mirrored"`, `"multi_worker"`
+            or `"tpu"`. Defaults to `"auto"`.
+        cpu_devices: int. Split the CPU into this many logical devices.
+            Defaults to 1.
+        jit_compile: bool. XLA-compile the per-replica step. Defaults to True.
+        mixed_precision: bool. bfloat16 on CPU and TPU, float16 with loss
+            scaling on GPU. Defaults to False.
+        seed: int. Defaults to 0.
+        workdir: str or None. Outputs and checkpoints; None:
+            `runs/<dataset>/<model>`.
+        checkpoint_every: int. Steps between checkpoints. Defaults to 100.
+        image_size: int or None. None: the dataset's own size.
+        weights: str or None. A pretrained checkpoint to start from
+            (`load_pretrained`'s sources); a resumed run restores its own
+            checkpoint instead of loading this again.
+        preprocessing: dict or None. The input the model expects, as
+            `keras_tokenlearner.models.preprocessing` records it; None: the
+            model's own record (zoo models have one).
+        steps_per_call: int. Optimizer steps per compiled call. Defaults to 10.
+        export: bool. Write a SavedModel to `workdir/export/1` at the end.
+            Defaults to True.
+        verbose: bool. Print progress and the closing summary line.
+            Defaults to True.
     """
 
     # A zoo name; or your own `keras.Model` (functional or Sequential, rebuilt

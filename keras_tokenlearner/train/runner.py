@@ -243,12 +243,32 @@ def train(config=None, **fields):
     workdir="runs/try")`, or your own model and data:
     `train(model=build_model, dataset=train_batches, test_dataset=test_batches,
     steps=500, workdir="runs/mine")` (see TrainConfig). The workdir defaults
-    to runs/<dataset>/<model>. A run restarted with the same workdir and
+    to `runs/<dataset>/<model>`. A run restarted with the same workdir and
     settings resumes from its newest checkpoint and ends with the same
     weights as an uninterrupted run; a checkpoint written with other
     settings (model, seed, learning rate, ...) is refused with a ValueError
     that names the setting. The global random seeds and dtype policy are
     restored when it returns.
+
+    Args:
+        config: a `TrainConfig`, or None to build one from `fields`.
+        **fields: `TrainConfig` fields, e.g. `model=`, `dataset=`, `steps=`,
+            `strategy=`, `workdir=`. Not allowed together with `config`.
+
+    Returns:
+        dict: the metrics also written to `<workdir>/metrics.json`:
+        `test_accuracy` (None without test data), `train_images_per_second`
+        (None when no step was left to train), `steps`, `batch_size`,
+        `strategy`, `num_replicas`, `model`, `dataset`, `weights`,
+        `preprocessing`, `parameters`, `gflops_per_example` (zoo models),
+        `jit_compile`, `dtype_policy`, `export_path` (when exported) and
+        `wall_seconds`.
+
+    Raises:
+        ValueError: a bad setting, or a workdir that holds a run with other
+            settings; the message names the setting.
+        TrainingError: training cannot go on (a NaN loss or NaN weights);
+            the message names the last good checkpoint.
     """
     if config is not None and fields:
         raise validation.invalid_value(

@@ -1,33 +1,23 @@
-"""The README's "Your own model" example, run as written (in a fresh process:
-2 logical CPUs must be set up before TensorFlow starts)."""
+"""The training docs' "Your own model" example (docs/training.md), run as
+written, in a fresh process (2 logical CPUs must be set up before TensorFlow
+starts): the first check of tests/train/two_devices.py."""
 
-import json
-import re
-import subprocess
-import sys
+import pytest
 
-from tests.train.conftest import ROOT
-from tests.train.conftest import TIMEOUT_SECONDS
-
-MARKER = "<!-- your-own-model-example -->"
+from tests.train import two_devices
 
 
-def readme_example():
-    readme = open(f"{ROOT}/README.md").read()
-    match = re.search(re.escape(MARKER) + r"\n```python\n(.*?)```", readme, re.DOTALL)
-    assert match, "the README's example is missing"
-    return match.group(1)
+@pytest.fixture(scope="module")
+def two_devices_run(tmp_path_factory, data_dir):
+    """The checks that need 2 logical CPUs, all run in one fresh process."""
+    return two_devices.run_once(tmp_path_factory, data_dir)
 
 
-def test_your_own_model_example_trains_on_two_replicas_with_xla(tmp_path):
-    code = readme_example()
+def test_your_own_model_example_trains_on_two_replicas_with_xla(two_devices_run):
+    code = two_devices.training_docs_example()
     assert 'workdir="runs/your_model"' in code and 'strategy="mirrored"' in code
-    code = code.replace('workdir="runs/your_model"', f"workdir={str(tmp_path)!r}")
-    code += "\nimport json\nprint(json.dumps(metrics))\n"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=TIMEOUT_SECONDS)
-    assert result.returncode == 0, result.stderr[-3000:]
-    metrics = json.loads(result.stdout.strip().splitlines()[-1])
+    metrics = two_devices.result(two_devices_run, "docs_example")["metrics"]
     assert metrics["num_replicas"] == 2 and metrics["jit_compile"]
     assert metrics["test_accuracy"] >= 0.8, metrics  # real digits: it learns
-    assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
+    workdir = two_devices_run[0] / "docs_example" / two_devices.DOCS_WORKDIR
+    assert (workdir / "export" / "1" / "saved_model.pb").exists()

@@ -17,6 +17,8 @@ import tensorflow as tf
 from keras_tokenlearner import atomic
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+README = RESULTS.parent.parent / "README.md"
+DOCS = RESULTS.parent.parent / "docs"
 CPU_FEATURES = {"avx512f", "avx512_bf16", "amx_bf16"}  # what bounds the matmul rates
 
 
@@ -102,10 +104,9 @@ def save(name, payload):
     return payload
 
 
-def update_readme(marker, text):
-    """Replaces what lies between `<!-- marker:begin -->` and `<!-- marker:end -->`."""
-    readme = RESULTS.parent.parent / "README.md"
-    content = readme.read_text()
+def update_markdown(path, marker, text):
+    """Replaces what lies between `<!-- marker:begin -->` and `<!-- marker:end -->` in `path`."""
+    content = path.read_text()
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     start, stop = content.index(begin) + len(begin), content.index(end)
-    readme.write_text(content[:start] + "\n" + text + "\n" + content[stop:])
+    path.write_text(content[:start] + "\n" + text + "\n" + content[stop:])

@@ -1,11 +1,12 @@
-"""Renders benchmarks/results/*.json as the README's results tables.
+"""Renders benchmarks/results/*.json as the results tables of the docs and README.
 
     python benchmarks/report.py                  # print the tables
-    python benchmarks/report.py --update-readme  # and replace them in README.md
+    python benchmarks/report.py --update-readme  # and write them: every table into
+                                                 # docs/benchmarks.md, the headline
+                                                 # table into README.md
 
-Every measured number in the README's "Benchmarks" section comes from
-here (its prose explains the code and names the tables, without numbers of
-its own); the scripts that measure them are listed in `benchmarks/run_all.sh`.
+Every measured number in those tables comes from here; the scripts that
+measure them are listed in `benchmarks/run_all.sh`.
 """
 
 import argparse
@@ -121,79 +122,49 @@ def mixed_precision(results):
 def accuracy(results):
     import accuracy as benchmark  # imports the trainer
 
-    summaries = benchmark.summarize_all(results["runs"], benchmark.EPOCHS, benchmark.SEEDS)
-    benchmark.plot(summaries, harness.RESULTS / "accuracy_vs_gflops.png")
-    rows = []
-    for row in summaries:
-        rows.append([row["dataset"], benchmark.EPOCHS[row["dataset"]], row["variant"],
-                     row["seeds"],
-                     f"{100 * row['accuracy_mean']:.2f} ± {100 * row['accuracy_std']:.2f}",
-                     f"{1000 * row['gflops']:.2f}", f"{row['flops_vs_vit']:.2f}x",
-                     f"{row['parameters']:,}"])
+    summaries = accuracy_summaries(results)
+    rows = [[row["dataset"], row["epochs"], row["variant"], row["seeds"],
+             f"{100 * row['accuracy_mean']:.2f} ± {100 * row['accuracy_std']:.2f}",
+             benchmark.format_difference(row["difference"]) or "baseline",
+             f"{1000 * row['gflops']:.2f}", f"{row['flops_vs_vit']:.2f}x",
+             f"{row['parameters']:,}"] for row in summaries]
+    ceiling = benchmark.motion_blind_ceiling(summaries)
     return table(["dataset", "epochs", "model", "seeds", "test accuracy % (mean ± sample std)",
-                  "MFLOPs", "FLOPs vs ViT", "params"], rows) + "\n\n" + \
-        half_depth_against_vit(summaries) + \
-        "\n\n![Accuracy against compute](benchmarks/results/accuracy_vs_gflops.png)"
+                  f"vs {benchmark.BASELINE}, points (95% CI)", "MFLOPs",
+                  f"FLOPs vs {benchmark.BASELINE}", "params"], rows) + (
+        f"\n\nThe motion-blind ceiling on moving_digits, half the {benchmark.BASELINE}'s "
+        f"digits accuracy, is {100 * ceiling:.1f}%.")
 
 
-def half_depth_against_vit(summaries):
-    """The paper's claim, per dataset: TokenLearner at 1/2 against the plain ViT."""
-    sentences = []
-    for dataset in dict.fromkeys(row["dataset"] for row in summaries):
-        rows = {row["variant"]: row for row in summaries if row["dataset"] == dataset}
-        plain, learned = rows.get("ViT"), rows.get("TokenLearner at 1/2")
-        if plain is None or learned is None:
-            continue
-        difference = 100 * (learned["accuracy_mean"] - plain["accuracy_mean"])
-        spread = 100 * ((plain["accuracy_std"] ** 2 + learned["accuracy_std"] ** 2) / 2) ** 0.5
-        sentences.append(
-            f"On {dataset}, TokenLearner at 1/2 depth runs at "
-            f"{learned['flops_vs_vit']:.0%} of the plain ViT's FLOPs, and its mean accuracy "
-            f"differs from the ViT's by {difference:+.2f} points: "
-            f"{abs(difference) / spread:.1f} times the pooled sample standard deviation "
-            f"over seeds ({spread:.2f} points).")
-    return " ".join(sentences)
+def accuracy_summaries(results):
+    import accuracy as benchmark
+
+    return benchmark.summarize_all(results["runs"], benchmark.EPOCHS, benchmark.SEEDS)
 
 
-def _target_rows():
-    """(target, measured, met) for each of issue 7's targets whose results exist."""
+def headline():
+    """README's table: TokenLearner's FLOPs, speed and accuracy against the plain ViT."""
     rows = []
-    speed, hub = load("throughput"), load("keras_hub_comparison")
-    layer, precision = load("token_learner_layer"), load("mixed_precision")
-    training = load("training_throughput")
-    if training:
-        rows += [(f"our trainer / Keras fit, end to end (`{row['model']}`)",
-                  row["vs_keras_fit"], 1.0)
-                 for row in training["rows"] if row["setting"] == "ours_default"]
+    speed, scores = load("throughput"), load("accuracy")
     if speed:
-        for flag in (True, False):
-            for row in speed["rows"]:
-                if row["batch_size"] == 32 and row["xla"] == flag:
-                    if row["model"] == "vit_base_patch16_tokenlearner":
-                        rows.append((f"TokenLearner ViT-B/16 / ViT-B/16 images/s "
-                                     f"(batch 32, XLA {xla(flag)})", row["speedup"], 1.9))
-                    if row["model"] == "vit_base_patch16":
-                        rows.append((f"ViT-B/16: fraction of the float32 matmul rate (batch 32, "
-                                     f"XLA {xla(flag)})", row["fraction_of_matmul_rate"], 0.9))
-    if hub:
-        rows += [(f"ours / keras-hub (batch {row['batch_size']}, XLA {xla(row['xla'])})",
-                  row["ours_vs_keras_hub"], 1.0) for row in hub["rows"]]
-    if precision:
-        rows += [(f"`{row['model']}` mixed_bfloat16 / float32 (XLA {xla(row['xla'])})",
-                  row["speedup"], 1.4) for row in precision["rows"]]
-    if layer:
-        for row in layer["designs"]:
-            rows.append((f"TokenLearner v{row['version']} speed / {row['reference']} "
-                         f"(XLA {xla(row['xla'])})", row["speedup"], 1.0))
-            rows.append((f"TokenLearner v{row['version']} time / its FLOPs at the matmul rate "
-                         f"(XLA {xla(row['xla'])})", -row["ours_vs_flops_bound"], -2.0))
-    return [[text, f"{abs(measured):.3f}", f"{'<=' if bound < 0 else '>='} {abs(bound):.2f}",
-             "met" if measured >= bound else "**not met**"] for text, measured, bound in rows]
+        for row in speed["rows"]:
+            if row["batch_size"] == 32 and row["xla"] and row["model"].startswith(
+                    "vit_base_patch16_"):
+                rows.append([f"`{row['model']}`",
+                             "inference, 224 px, batch 32, XLA, 2-core CPU",
+                             f"{1 / row['flops_ratio']:.2f}x", f"{row['speedup']:.2f}x",
+                             "not trained here"])
+    if scores:
+        import accuracy as benchmark
 
-
-def targets():
-    return "**Targets** (issue 7; each ratio measured in one run)\n\n" \
-        + table(["target", "measured", "target", ""], _target_rows())
+        for row in accuracy_summaries(scores):
+            if row["variant"].startswith("TokenLearner") and row["difference"]:
+                rows.append([f"{row['variant']}, 4-block test size", f"{row['dataset']}, "
+                             f"{row['epochs']} epochs, {row['seeds']} seeds",
+                             f"{row['flops_vs_vit']:.2f}x", "",
+                             benchmark.format_difference(row["difference"])])
+    return table(["model", "measured on", "FLOPs vs ViT", "images/s vs ViT",
+                  "accuracy vs ViT (GAP), points (95% CI)"], rows)
 
 
 SECTIONS = [
@@ -208,18 +179,24 @@ SECTIONS = [
 
 
 def render():
-    """The README's benchmark block: the targets, then every section."""
-    return "\n\n".join([targets()] + [section(*entry) for entry in SECTIONS])
+    """The docs' benchmark block: every section."""
+    return "\n\n".join(section(*entry) for entry in SECTIONS)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update-readme", action="store_true")
     args = parser.parse_args()
-    text = render()
-    print(text)
+    text, summary = render(), headline()
+    print(text + "\n\n" + summary)
     if args.update_readme:
-        harness.update_readme("benchmarks", text)
+        harness.update_markdown(harness.DOCS / "benchmarks.md", "benchmarks", text)
+        harness.update_markdown(harness.README, "headline", summary)
+        scores = load("accuracy")
+        if scores:
+            import accuracy as benchmark
+
+            benchmark.plot(accuracy_summaries(scores), harness.RESULTS / "accuracy_vs_gflops.png")
 
 
 if __name__ == "__main__":

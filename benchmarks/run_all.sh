@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every benchmark result and the README's tables (about 1.5 hours
+# Regenerates every benchmark result and the tables of docs/ and the README (about 3.5 hours
 # on 2 CPU cores). Run from the repository root on an otherwise idle machine:
 #   pip install -e ".[cpu,test]"
 #   pip install --no-deps keras-hub==0.32.0 && pip install regex kagglehub tokenizers sentencepiece
@@ -7,7 +7,7 @@
 set -euo pipefail
 export TF_CPP_MIN_LOG_LEVEL=2
 cd "$(dirname "$0")/.."
-python benchmarks/zoo_table.py --update-readme
+python benchmarks/zoo_table.py --update-docs
 python benchmarks/accuracy.py
 python benchmarks/throughput.py
 python benchmarks/block_profile.py

@@ -1,11 +1,11 @@
 """Parameters and analytic GFLOPs at 224 px for every image entry of the zoo.
 
 Prints a markdown table (plain vs TokenLearner vs TokenFuser) and writes it to
-benchmarks/results/zoo_table.json; `--update-readme` replaces the table between
-the README's `zoo-table` markers. Models are built symbolically (no weights
+benchmarks/results/zoo_table.json; `--update-docs` replaces the table between
+the `zoo-table` markers of docs/models.md. Models are built symbolically (no weights
 are filled), so this takes about a minute on 2 CPU cores.
 
-    python benchmarks/zoo_table.py --update-readme
+    python benchmarks/zoo_table.py --update-docs
 """
 
 import argparse
@@ -58,15 +58,15 @@ def markdown(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update-readme", action="store_true")
+    parser.add_argument("--update-docs", action="store_true")
     args = parser.parse_args()
     rows = measure()
     table = paper_comparison() + "\n\n" + markdown(rows)
     print(table)
     harness.RESULTS.mkdir(parents=True, exist_ok=True)
     (harness.RESULTS / "zoo_table.json").write_text(json.dumps(rows, indent=1))
-    if args.update_readme:
-        harness.update_readme("zoo-table", table)
+    if args.update_docs:
+        harness.update_markdown(harness.DOCS / "models.md", "zoo-table", table)
 
 
 if __name__ == "__main__":

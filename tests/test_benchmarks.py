@@ -1,4 +1,4 @@
-"""The benchmark scripts: the README's tables are rendered from their results,
+"""The benchmark scripts: the tables of the docs and README are rendered from their results,
 the zoo results match today's models, and the published designs they time
 against compute our layer's tokens."""
 
@@ -20,18 +20,19 @@ import keras_tokenlearner as ktl  # noqa: E402
 from keras_tokenlearner.models.zoo import build_symbolic  # noqa: E402
 
 
-def readme_block(marker):
-    content = (BENCHMARKS.parent / "README.md").read_text()
+def marked_block(page, marker):
+    content = (BENCHMARKS.parent / page).read_text()
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     return content[content.index(begin) + len(begin):content.index(end)].strip()
 
 
-def test_readme_tables_are_rendered_from_the_results():
-    # Every number in the README's benchmark tables comes from the committed
-    # JSON through report.py, not from an edit by hand.
-    assert readme_block("benchmarks") == report.render()
+def test_tables_are_rendered_from_the_results():
+    # Every number in the benchmark tables of the docs and the README comes
+    # from the committed JSON through report.py, not from an edit by hand.
+    assert marked_block("docs/benchmarks.md", "benchmarks") == report.render()
+    assert marked_block("README.md", "headline") == report.headline()
     zoo_rows = json.loads((BENCHMARKS / "results" / "zoo_table.json").read_text())
-    assert readme_block("zoo-table").endswith(zoo_table.markdown(zoo_rows))
+    assert marked_block("docs/models.md", "zoo-table").endswith(zoo_table.markdown(zoo_rows))
 
 
 @pytest.mark.parametrize("version", ["1.1", "1.0"])

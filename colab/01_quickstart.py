@@ -40,7 +40,7 @@ import os
 import tempfile
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
-EPOCHS = 2 if SMOKE else 30
+EPOCHS = 1 if SMOKE else 30
 # Smoke runs get a fresh temporary workdir: a run resumes from its workdir.
 WORKDIR = tempfile.mkdtemp(prefix="quickstart-smoke-") if SMOKE else "runs/quickstart"
 FIGURES = os.path.join(WORKDIR, "figures") if SMOKE else "figures"  # README figures

@@ -37,7 +37,7 @@ import os
 import tempfile
 
 SMOKE = os.environ.get("SMOKE", "0") == "1"
-STEPS = 20 if SMOKE else 600
+STEPS = 10 if SMOKE else 600
 # Smoke runs get a fresh temporary workdir: a run resumes from its workdir.
 WORKDIR = tempfile.mkdtemp(prefix="scale-smoke-") if SMOKE else "runs/scale"
 

@@ -47,7 +47,7 @@ DATASET = "digits" if SMOKE else "tf_flowers"
 IMAGE_SIZE = None if SMOKE else 224  # None: the dataset's own size (32 px digits)
 NUM_LAYERS = 4 if SMOKE else 12  # 4 smoke blocks, so that 1/2 (2) and 3/4 (3) differ
 EPOCHS = 1 if SMOKE else 5
-STEPS = 30 if SMOKE else None  # None: EPOCHS full passes over the training split
+STEPS = 10 if SMOKE else None  # None: EPOCHS full passes over the training split
 LEARNING_RATE = 3e-4
 # A run resumes from its workdir: smoke runs get a fresh temporary one.
 WORKDIR = tempfile.mkdtemp(prefix="finetune-smoke-") if SMOKE else "runs/finetune"
@@ -71,7 +71,7 @@ from keras_tokenlearner.train import train
 
 DEPTH = {"num_layers": NUM_LAYERS}
 if SMOKE:
-    train(model=MODEL, dataset=DATASET, steps=100, model_overrides=DEPTH,
+    train(model=MODEL, dataset=DATASET, steps=20, model_overrides=DEPTH,
           workdir=os.path.join(WORKDIR, "pretrain"), export=False, verbose=False)
     pretrained = keras.models.load_model(os.path.join(WORKDIR, "pretrain", "model.keras"))
     WEIGHTS = ktl.save_npz(pretrained, os.path.join(WORKDIR, "vit_digits.npz"))

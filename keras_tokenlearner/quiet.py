@@ -91,6 +91,28 @@ def _hidden(line, level):
 
 
 @contextlib.contextmanager
+def captured_descriptor(descriptor, into):
+    """Sends file descriptor `descriptor` (1 or 2) to a file inside the block.
+
+    On leaving it, even by an exception, the descriptor is restored and what
+    was written to it is appended to the list `into` as text.
+    """
+    stream = sys.stdout if descriptor == 1 else sys.stderr
+    stream.flush()
+    saved = os.dup(descriptor)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), descriptor)
+        try:
+            yield
+        finally:
+            stream.flush()
+            os.dup2(saved, descriptor)
+            os.close(saved)
+            captured.seek(0)
+            into.append(captured.read().decode(errors="replace"))
+
+
+@contextlib.contextmanager
 def filtered_stderr():
     """Sends stderr (file descriptor 2) to a file; writes back what is not hidden.
 
@@ -101,17 +123,11 @@ def filtered_stderr():
     if level == 0:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
+    written = []
+    try:
+        with captured_descriptor(2, written):
             yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
-            sys.stderr.write("".join(line for line in lines if not _hidden(line, level)))
-            sys.stderr.flush()
+    finally:
+        lines = "".join(written).splitlines(keepends=True)
+        sys.stderr.write("".join(line for line in lines if not _hidden(line, level)))
+        sys.stderr.flush()

@@ -80,15 +80,7 @@ def test_a_run_that_had_to_stop_exits_1(monkeypatch, capsys):
     assert capsys.readouterr().err == stopped
 
 
-def run_python(code, **environment):
-    env = {**os.environ, **environment}
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the tests' conftest sets it
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-def test_help_version_and_demo_import_no_tensorflow_under_jax():
-    code = """
+JAX_CODE = """
 import contextlib, io, sys
 from keras_tokenlearner import cli
 for argv in (["--help"], ["--version"], ["train", "--help"], ["export", "--help"],
@@ -98,24 +90,53 @@ for argv in (["--help"], ["--version"], ["train", "--help"], ["export", "--help"
         assert cli.main(argv) == 0, argv
     print(argv[0], "tensorflow" in sys.modules)
 """
-    result = run_python(code, KERAS_BACKEND="jax")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["--help", "False", "--version", "False", "train", "False",
-                                     "export", "False", "demo", "False", "demo", "False"]
+# The command's own process (python -m): the package hides the log lines on import.
+EXPORT_MISSING = ["-m", "keras_tokenlearner.cli", "export", "--model-path", "missing.keras",
+                  "--out", "x"]
+FRESH_RUNS = {  # name: (python's arguments, environment)
+    "jax": (["-c", JAX_CODE], {"KERAS_BACKEND": "jax"}),
+    "quiet": (EXPORT_MISSING, {"KERAS_BACKEND": "tensorflow"}),
+    "verbose": (EXPORT_MISSING + ["--verbose"], {"KERAS_BACKEND": "tensorflow"}),
+}
 
 
-def test_tensorflow_log_lines_show_only_with_verbose():
-    # The command's own process (python -m): the package hides them on import.
-    argv = ["-m", "keras_tokenlearner.cli", "export", "--model-path", "missing.keras",
-            "--out", "x"]
-    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
-    env["KERAS_BACKEND"] = "tensorflow"
+@pytest.fixture(scope="module")
+def fresh_processes():
+    """The module's fresh interpreters, started together (each mostly waits on
+    its imports), without the TF_CPP_MIN_LOG_LEVEL the tests' conftest sets."""
+    processes = {}
+    for name, (arguments, environment) in FRESH_RUNS.items():
+        env = {**os.environ, **environment}
+        env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+        processes[name] = subprocess.Popen(
+            [sys.executable, *arguments], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+    yield processes
+    for process in processes.values():
+        process.kill()  # a no-op where it has ended
+        process.communicate()
+
+
+def finished(process):
+    """(returncode, stdout, stderr) of a started process, once it ends."""
+    stdout, stderr = process.communicate(timeout=300)
+    return process.returncode, stdout, stderr
+
+
+def test_help_version_and_demo_import_no_tensorflow_under_jax(fresh_processes):
+    returncode, stdout, stderr = finished(fresh_processes["jax"])
+    assert returncode == 0, stderr[-3000:]
+    assert stdout.split() == ["--help", "False", "--version", "False", "train", "False",
+                              "export", "False", "demo", "False", "demo", "False"]
+
+
+def test_tensorflow_log_lines_show_only_with_verbose(fresh_processes):
     runs = {}
-    for verbose in ([], ["--verbose"]):
-        result = subprocess.run([sys.executable, *argv, *verbose], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 2, result.stderr[-3000:]
-        runs[bool(verbose)] = result.stderr
+    for verbose in (False, True):
+        returncode, _, stderr = finished(fresh_processes["verbose" if verbose else "quiet"])
+        assert returncode == 2, stderr[-3000:]
+        runs[verbose] = stderr
     error = "keras-tokenlearner export: error: Invalid value received for argument `model_path`"
     assert runs[False].startswith(error) and runs[False].count("\n") == 1, runs[False]
     assert error in runs[True]

@@ -35,6 +35,30 @@ def exported(model, tmp_path_factory):
     return export.export_saved_model(model, str(base), class_names=CLASS_NAMES)
 
 
+@pytest.fixture(scope="module")
+def loaded(exported):
+    """The export, loaded once for the module's tests."""
+    return tf.saved_model.load(exported)
+
+
+FRESH_BATCH_SIZES = (1, 5)
+
+
+@pytest.fixture(scope="module")
+def fresh_process(exported, tmp_path_factory):
+    """One fresh process without the package serves the export, for each batch size."""
+    directory = tmp_path_factory.mktemp("fresh_process")
+    command = [sys.executable, os.path.join(ROOT, "tests", "export", "load_and_predict.py"),
+               exported]
+    for batch_size in FRESH_BATCH_SIZES:
+        np.save(directory / f"inputs_{batch_size}.npy", raw_images(batch_size))
+        command += [str(directory / f"inputs_{batch_size}.npy"),
+                    str(directory / f"outputs_{batch_size}.npz")]
+    result = subprocess.run(command, cwd=str(directory), capture_output=True, text=True,
+                            timeout=300)
+    return result, directory
+
+
 def raw_images(batch_size, size=(20, 24)):
     rng = np.random.default_rng(batch_size)
     return rng.integers(0, 256, size=(batch_size,) + size + (3,), dtype=np.uint8)
@@ -45,17 +69,12 @@ def expected_probabilities(model, images):
     return tf.nn.softmax(logits).numpy()
 
 
-@pytest.mark.parametrize("batch_size", [1, 5])
-def test_fresh_process_without_the_package_matches_keras(model, exported, batch_size, tmp_path):
-    images = raw_images(batch_size)
-    np.save(tmp_path / "inputs.npy", images)
-    result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tests", "export", "load_and_predict.py"),
-         exported, str(tmp_path / "inputs.npy"), str(tmp_path / "outputs.npz")],
-        cwd=str(tmp_path), capture_output=True, text=True, timeout=300,
-    )
+@pytest.mark.parametrize("batch_size", FRESH_BATCH_SIZES)
+def test_fresh_process_without_the_package_matches_keras(model, fresh_process, batch_size):
+    result, directory = fresh_process
     assert result.returncode == 0, result.stderr[-3000:]
-    outputs = np.load(tmp_path / "outputs.npz")
+    images = np.load(directory / f"inputs_{batch_size}.npy")
+    outputs = np.load(directory / f"outputs_{batch_size}.npz")
     expected = expected_probabilities(model, images)
     np.testing.assert_allclose(outputs["probabilities"], expected, atol=1e-5)
     top_ids = np.argsort(-expected, axis=-1)[:, :5]
@@ -92,30 +111,28 @@ def test_layout_and_signatures_with_saved_model_cli(exported, tmp_path):
 
 
 @pytest.mark.parametrize("row_format", [True, False])
-def test_rest_request_body_runs_through_the_signature(model, exported, row_format):
+def test_rest_request_body_runs_through_the_signature(model, loaded, row_format):
     images = raw_images(3)
     body = json.loads(export.predict_request(images, row_format=row_format))
     assert body["signature_name"] == "serving_default"
     # TF Serving decodes JSON numbers to the signature's dtype, row by row.
     decoded = body["instances"] if row_format else body["inputs"]["images"]
     tensor = tf.constant(np.array(decoded, dtype=np.uint8))
-    loaded = tf.saved_model.load(exported)
     outputs = loaded.signatures[body["signature_name"]](images=tensor)
     np.testing.assert_allclose(
         outputs["probabilities"].numpy(), expected_probabilities(model, images), atol=1e-5
     )
 
 
-def test_preprocessed_signature(model, exported):
+def test_preprocessed_signature(model, loaded):
     x = testing.random_array((4, 16, 16, 3))
-    loaded = tf.saved_model.load(exported)
     outputs = loaded.signatures["serving_preprocessed"](images=tf.constant(x))
     expected = tf.nn.softmax(model(x)).numpy()
     np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
 
 
-def test_wrong_dtype_or_shape_names_the_expected_spec(exported):
-    signature = tf.saved_model.load(exported).signatures["serving_default"]
+def test_wrong_dtype_or_shape_names_the_expected_spec(loaded):
+    signature = loaded.signatures["serving_default"]
     errors = (TypeError, ValueError, tf.errors.InvalidArgumentError)
     with pytest.raises(errors, match=r"expected to be a uint8 tensor but is a float"):
         signature(images=tf.zeros((1, 16, 16, 3), tf.float32))
@@ -130,7 +147,7 @@ def test_refuses_to_overwrite_a_version(model, exported):
     assert again == exported
 
 
-def test_export_to_ram_serves_what_the_local_export_serves(model, exported):
+def test_export_to_ram_serves_what_the_local_export_serves(model, loaded):
     # ram://, TensorFlow's in-memory filesystem, stands for gs:// and s3://.
     base = "ram://exports/digits"
     path = export.export_saved_model(model, base, class_names=CLASS_NAMES)
@@ -138,7 +155,7 @@ def test_export_to_ram_serves_what_the_local_export_serves(model, exported):
     assert export.read_class_names(f"{path}/assets.extra/class_names.txt") == CLASS_NAMES
     images = tf.constant(raw_images(3))
     remote = tf.saved_model.load(path).signatures["serving_default"](images=images)
-    local = tf.saved_model.load(exported).signatures["serving_default"](images=images)
+    local = loaded.signatures["serving_default"](images=images)
     np.testing.assert_allclose(remote["probabilities"], local["probabilities"], atol=1e-6)
     with pytest.raises(ValueError, match=r"`version`.*overwrite=True"):
         export.export_saved_model(model, base)

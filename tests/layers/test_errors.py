@@ -10,6 +10,7 @@ from keras_tokenlearner.layers import ClassToken
 from keras_tokenlearner.layers import PositionEmbedding
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 @pytest.mark.parametrize("value", [0, -3, 2.5, True, "8", None])
 def test_num_tokens_must_be_a_positive_int(value):
     message = (
@@ -20,11 +21,13 @@ def test_num_tokens_must_be_a_positive_int(value):
         TokenLearner(value)
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 def test_unknown_version():
     with pytest.raises(ValueError, match=r"`version`.*'1\.0', '1\.1'.*version='2'"):
         TokenLearner(8, version="2")
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 @pytest.mark.parametrize("value", [1.0, -0.1, 1.5, "0.1"])
 @pytest.mark.parametrize("layer_cls", [TokenLearner, TokenFuser])
 def test_dropout_rate_outside_unit_interval(layer_cls, value):
@@ -33,6 +36,7 @@ def test_dropout_rate_outside_unit_interval(layer_cls, value):
         layer_cls(dropout_rate=value, **arguments)
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 @pytest.mark.parametrize("argument", ["bottleneck_dim", "epsilon"])
 def test_other_arguments_are_checked(argument):
     with pytest.raises(ValueError, match=rf"`{argument}`.*{argument}=0"):

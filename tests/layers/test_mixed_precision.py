@@ -9,7 +9,9 @@ from keras_tokenlearner import TokenLearner
 from tests import testing
 
 POLICIES = ["mixed_float16", "mixed_bfloat16"]
-GRID_SHAPE = (2, 56, 56, 64)
+# The mixed-vs-float32 error is the same on a 16 x 16 grid as on 56 x 56 (about
+# 0.1% in float16, 1% in bfloat16, against 2% allowed): a small grid checks as much.
+GRID_SHAPE = (2, 16, 16, 64)
 TOKENS_SHAPE = (2, 8, 64)
 
 

@@ -74,6 +74,7 @@ def test_config():
     assert mlp.compute_output_shape((None, 7, 3)) == (None, 7, 2)
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 @pytest.mark.parametrize("argument", ["hidden_dim", "output_dim"])
 def test_widths_must_be_positive(argument):
     arguments = {"hidden_dim": 4, "output_dim": 2, argument: 0}

@@ -92,6 +92,7 @@ def test_keras_file_round_trip(tmp_path):
     testing.assert_keras_file_round_trip(model, testing.random_array((3, 5, 16)), tmp_path)
 
 
+@pytest.mark.backend_independent  # pure-Python checks in the constructor
 @pytest.mark.parametrize("layer_class", [MultiHeadSelfAttention, TransformerBlock])
 def test_num_heads_must_divide_hidden_dim(layer_class):
     arguments = {"mlp_dim": MLP_DIM} if layer_class is TransformerBlock else {}

@@ -22,6 +22,7 @@ def small_vit(**overrides):
                    mlp_dim=32, num_classes=3, **overrides)
 
 
+@pytest.mark.backend_independent  # pure Python
 def test_mean_and_std_become_scale_and_offset():
     record = preprocessing.canonical(IMAGENET)
     assert set(record) == {"scale", "offset"}
@@ -34,12 +35,14 @@ def test_mean_and_std_become_scale_and_offset():
                                (pixels / 255 - 0.485) / 0.229, rtol=1e-12)
 
 
+@pytest.mark.backend_independent  # pure Python
 def test_half_mean_and_std_is_minus_one_to_one():
     assert preprocessing.canonical({"mean": 0.5, "std": 0.5}) == preprocessing.MINUS_ONE_TO_ONE
     scale, offset = preprocessing.scale_and_offset(preprocessing.MINUS_ONE_TO_ONE)
     np.testing.assert_allclose(np.array([0, 255]) * scale + offset, [-1, 1], rtol=1e-6)
 
 
+@pytest.mark.backend_independent  # pure Python
 @pytest.mark.parametrize("value, expected", [
     (None, None),
     ({"scale": 2, "offset": -1}, {"scale": (2.0,), "offset": (-1.0,)}),
@@ -56,6 +59,7 @@ def test_canonical_forms_are_tuples_of_floats_and_idempotent(value, expected):
         assert all(type(entry) is float for key in record for entry in record[key])
 
 
+@pytest.mark.backend_independent  # refused before any layer is made
 @pytest.mark.parametrize("value", [
     "minus_one_to_one", [1 / 127.5, -1.0], {"scale": 1.0}, {"scale": 1, "offset": 0, "x": 1},
     {"mean": 0.5, "scale": 1}, {"scale": 0, "offset": 0}, {"scale": -1, "offset": 0},
@@ -69,6 +73,7 @@ def test_bad_records_name_the_argument(value):
         small_vit(preprocessing=value)
 
 
+@pytest.mark.backend_independent  # pure Python
 def test_scale_and_offset_are_float32_per_channel():
     scale, offset = preprocessing.scale_and_offset(IMAGENET)
     assert scale.dtype == offset.dtype == np.float32

@@ -45,13 +45,51 @@ def expected_parameters(arguments):
     return total + learner
 
 
-@pytest.mark.parametrize("name", ktl.list_models())
-def test_every_entry_builds_with_its_pinned_parameter_count(name):
-    model_class, arguments, pinned = ZOO[name]
+# Building takes up to 2 s an entry: these are built, one for every size, patch
+# size and variant (checked below); every row is checked against the formula.
+BUILT = [
+    "vit_huge_patch32",
+    "vit_large_patch14_tokenlearner",
+    "vit_tiny_patch8_tokenfuser",
+    "vivit_base_patch16",
+    "vivit_small_patch16_tokenfuser",
+    "vivit_test_patch4_tokenlearner",
+    "vit_test_patch4_tokenfuser",
+]
+
+
+def features(names):
+    """The sizes, patch sizes and (family, variant) pairs among zoo `names`."""
+    parts = [name.split("_") + ["plain"] for name in names]  # vit, base, patch16, variant
+    return {part[1] for part in parts}, {part[2] for part in parts}, {
+        (part[0], part[3]) for part in parts}
+
+
+@pytest.mark.backend_independent
+def test_every_entry_pins_the_formulas_parameter_count_and_its_class():
+    wrong = {name: (pinned, expected_parameters(arguments))
+             for name, (_, arguments, pinned) in ZOO.items()
+             if pinned != expected_parameters(arguments)}
+    assert wrong == {}  # name: (pinned, formula)
+    video = {name for name, (model_class, _, _) in ZOO.items() if model_class is ktl.VideoViT}
+    image = {name for name, (model_class, _, _) in ZOO.items() if model_class is ktl.ViT}
+    assert video == set(ktl.list_models("vivit_*"))
+    assert image == set(ktl.list_models("vit_*")) == set(ZOO) - video
+
+
+@pytest.mark.backend_independent
+def test_the_built_entries_cover_every_size_patch_and_variant():
+    assert features(BUILT) == features(ZOO)
+    assert len(features(ZOO)[2]) == 6  # plain, TokenLearner, TokenFuser; images and videos
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_entry_builds_with_its_pinned_parameter_count(name):
+    model_class, _, pinned = ZOO[name]
     model = build_symbolic(name)
     assert type(model) is model_class
     assert model.name == name
-    assert model.count_params() == pinned == expected_parameters(arguments)
+    assert model.count_params() == pinned
 
 
 def test_build_symbolic_leaves_the_callers_session_alone():
@@ -67,11 +105,13 @@ def test_build_symbolic_leaves_the_callers_session_alone():
     assert all(variable._value is None for variable in model.weights)  # never filled
 
 
+@pytest.mark.backend_independent
 @pytest.mark.parametrize("name", PUBLISHED)
 def test_published_vit_parameter_counts(name):
     assert ZOO[name][2] == PUBLISHED[name]
 
 
+@pytest.mark.backend_independent
 def test_names_follow_the_scheme():
     names = ktl.list_models()
     for size in ("tiny", "small", "base", "large", "huge"):
@@ -112,11 +152,13 @@ def test_overrides_reach_the_constructor():
     assert model.get_config()["image_shape"] == (24, 20, 3)
 
 
+@pytest.mark.backend_independent
 def test_unknown_name_lists_the_closest_names():
     with pytest.raises(ValueError, match=r"`name`.*closest: vit_base_patch16_tokenlearner"):
         ktl.create_model("vit_base_patch16_tokenlerner")
 
 
+@pytest.mark.backend_independent
 def test_unknown_override_is_an_error():
     with pytest.raises(ValueError, match=r"Unknown argument `num_token`.*Closest.*num_tokens"):
         ktl.create_model("vit_test_patch4", num_token=8)

@@ -1,6 +1,8 @@
-"""Prints XLA's FLOP count for one zoo model, measured on the JAX backend.
+"""Prints XLA's FLOP counts for zoo models, measured on the JAX backend.
 
-Usage: KERAS_BACKEND=jax python -m tests.models.xla_flops NAME '{"override": ...}'
+Usage: KERAS_BACKEND=jax python -m tests.models.xla_flops '{"NAME": {"override": ...}, ...}'
+prints one JSON line, {"NAME": flops, ...}: one process for every model, so
+JAX is imported once.
 XLA's cost analysis counts every HLO op: 2 per multiply-add, plus the
 elementwise work (softmax, GELU, LayerNorm) that the analytic count leaves out.
 """
@@ -30,4 +32,5 @@ def xla_flops(name, overrides):
 
 
 if __name__ == "__main__":
-    print(xla_flops(sys.argv[1], json.loads(sys.argv[2])))
+    models = json.loads(sys.argv[1])
+    print(json.dumps({name: xla_flops(name, overrides) for name, overrides in models.items()}))

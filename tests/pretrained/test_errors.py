@@ -66,6 +66,7 @@ def test_missing_truncated_and_foreign_files_name_the_path(tmp_path):
         ktl.load_pretrained(model, str(foreign))
 
 
+@pytest.mark.backend_independent  # refused before any model is made
 def test_named_weights_offline_name_the_url_and_the_way_out():
     with pytest.raises(ValueError) as error:
         ktl.create_model("vit_tiny_patch16", weights="imagenet21k")
@@ -75,6 +76,7 @@ def test_named_weights_offline_name_the_url_and_the_way_out():
     assert "pass the local file instead" in message
 
 
+@pytest.mark.backend_independent  # refused before any model is made
 def test_named_weights_for_a_size_without_a_file():
     with pytest.raises(ValueError, match=r"'imagenet21k' exists for ViT .*Ti/16.*"
                        r"hidden_dim=32, num_layers=2, patch 4"):

@@ -31,6 +31,7 @@ def test_the_callers_preprocessing_wins():
     assert model.arguments["preprocessing"] == IMAGENET_RECORD
 
 
+@pytest.mark.backend_independent  # reads the files only: no model
 def test_keras_hub_preset_without_converter_expects_minus_one_to_one():
     checkpoint = pretrained.read_checkpoint(fixtures.KERAS_HUB_PRESET)
     assert checkpoint.preprocessing == preprocessing.MINUS_ONE_TO_ONE
@@ -65,6 +66,7 @@ def test_keras_hub_preset_gives_its_image_converter(tmp_path, file_name, content
     np.testing.assert_allclose(record["offset"], IMAGENET_RECORD["offset"], rtol=1e-12)
 
 
+@pytest.mark.backend_independent  # reads the files only: no model
 @pytest.mark.parametrize("processor, expected", [
     (None, preprocessing.MINUS_ONE_TO_ONE),
     ({"image_mean": [0.5] * 3, "image_std": [0.5] * 3, "rescale_factor": 0.00392156862745098},
@@ -83,6 +85,7 @@ def test_hugging_face_directory_gives_its_preprocessor_config(tmp_path, processo
             np.testing.assert_allclose(record[key], expected[key], rtol=1e-12)
 
 
+@pytest.mark.backend_independent  # reads the files only: no model
 def test_timm_safetensors_expect_minus_one_to_one(tmp_path):
     layouts.write(layouts.timm_from_vit_jax(dict(np.load(NPZ))), tmp_path / "model.safetensors")
     checkpoint = pretrained.read_checkpoint(str(tmp_path / "model.safetensors"))

@@ -1,12 +1,11 @@
 """Trains 3 steps on 1 device and on 2 mirrored replicas, XLA on and off.
 
-Run in a fresh process (logical CPU devices must be set before TensorFlow
-starts): `python -m tests.train.equivalence WORKDIR DATA_DIR`. Each run
-leaves its final checkpoint in WORKDIR/<strategy>-<xla>/checkpoints.
+Needs 2 logical CPUs, set before TensorFlow starts: tests/train/two_devices.py
+runs it in its fresh process. Each run leaves its final checkpoint in
+WORKDIR/<strategy>-<xla>/checkpoints.
 """
 
 import os
-import sys
 
 from keras_tokenlearner.train import train
 
@@ -20,7 +19,3 @@ def main(workdir, data_dir):
                 data_dir=data_dir, workdir=os.path.join(workdir, f"{strategy}-{jit_compile}"),
                 export=False, verbose=False,
             )
-
-
-if __name__ == "__main__":
-    main(*sys.argv[1:3])

@@ -1,10 +1,8 @@
 """Dropout on 2 mirrored replicas draws a different mask on each.
 
-Run in a fresh process (logical CPU devices must be set before TensorFlow
-starts): `python -m tests.train.replica_dropout`. Prints one JSON line.
+Needs 2 logical CPUs, set before TensorFlow starts: tests/train/two_devices.py
+runs `outcome()` in its fresh process.
 """
-
-import json
 
 import keras
 import numpy as np
@@ -14,7 +12,7 @@ from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import strategies
 
 
-def main():
+def outcome():
     strategies.configure_cpu_devices(2)
     strategy = strategies.make_strategy("mirrored")
     with strategy.scope():
@@ -32,10 +30,6 @@ def main():
     masks, states = strategy.run(replica_masks, args=(next(iter(batches)),))
     first, second = (np.asarray(m) for m in strategy.experimental_local_results(masks))
     state_0, state_1 = (np.asarray(s) for s in strategy.experimental_local_results(states[0]))
-    print(json.dumps({"masks_differ": not np.array_equal(first, second),
-                      "states_equal": bool(np.array_equal(state_0, state_1)),
-                      "states_advanced": bool(state_0[1] > np.asarray(variables[0].value)[1])}))
-
-
-if __name__ == "__main__":
-    main()
+    return {"masks_differ": not np.array_equal(first, second),
+            "states_equal": bool(np.array_equal(state_0, state_1)),
+            "states_advanced": bool(state_0[1] > np.asarray(variables[0].value)[1])}

@@ -10,8 +10,8 @@ import keras
 import pytest
 
 import keras_tokenlearner as ktl
+from keras_tokenlearner import cli
 from keras_tokenlearner.train import train
-from tests.train.conftest import run_cli
 from tests.train.test_train import assert_same_weights
 
 SCRATCH_STEPS = 200
@@ -28,13 +28,14 @@ def scratch(tmp_path_factory, data_dir):
 
 
 def test_fine_tuning_reaches_the_scratch_accuracy_in_a_quarter_of_the_steps(
-        scratch, tmp_path, data_dir):
+        scratch, tmp_path, data_dir, capsys):
     scratch_metrics, npz = scratch
-    result = run_cli(["--model", "vit_test_patch4", "--weights", npz, "--image-size", "16",
-                      "--steps", str(SCRATCH_STEPS // 4), "--learning-rate", "3e-4",
-                      "--no-export", "--data-dir", data_dir, "--workdir", str(tmp_path)])
-    assert result.returncode == 0, result.stderr
-    assert f"Loaded big_vision weights from {npz}: 39 as they were" in result.stdout
+    status = cli.main(["--model", "vit_test_patch4", "--weights", npz, "--image-size", "16",
+                       "--steps", str(SCRATCH_STEPS // 4), "--learning-rate", "3e-4",
+                       "--no-export", "--data-dir", data_dir, "--workdir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert f"Loaded big_vision weights from {npz}: 39 as they were" in out
     with open(tmp_path / "metrics.json") as handle:
         metrics = json.load(handle)
     assert metrics["weights"] == npz and metrics["steps"] == SCRATCH_STEPS // 4
@@ -49,11 +50,13 @@ def test_token_learner_run_resumes_without_reading_the_file_again(scratch, tmp_p
                model_overrides={"token_learner_index": 1})
     whole, resumed = str(tmp_path / "whole"), str(tmp_path / "resumed")
     train(**run, workdir=whole)
-    train(**run, workdir=resumed)
+    shutil.copytree(whole, resumed)  # as if killed after its step-2 checkpoint
     shutil.rmtree(os.path.join(resumed, "checkpoints", "step_00000004"))
+    os.remove(os.path.join(resumed, "metrics.json"))
     os.remove(npz)  # a resumed run restores its own checkpoint
     metrics = train(**run, workdir=resumed)
     assert metrics["steps"] == 4 and metrics["weights"] == npz
+    assert metrics["train_images_per_second"] is not None  # steps 3 and 4 were trained
     assert_same_weights(whole, resumed, atol=0)
     with pytest.raises(ValueError, match="an existing checkpoint file"):
         train(**run, workdir=str(tmp_path / "new"))  # a new run does read it

@@ -6,6 +6,7 @@ import os
 import random
 import shutil
 import sys
+import types
 
 import keras
 import numpy as np
@@ -16,6 +17,7 @@ from keras_tokenlearner import TokenLearner
 from keras_tokenlearner import datasets
 from keras_tokenlearner.train import logs
 from keras_tokenlearner.train import train
+from tests.train.conftest import tree_state
 from tests.train.test_train import assert_same_weights
 from tests.train.test_train import final_weights
 
@@ -45,6 +47,23 @@ def build_model():
     return keras.Model(inputs, outputs, name="my_model")
 
 
+@pytest.fixture(scope="module")
+def single_steps(tmp_path_factory):
+    """Your model trained once for the module, one step per call, 6 steps, with
+    a mean/std record and no export: `.workdir`, `.metrics` and `.arguments()`
+    (train's keyword arguments with a new dataset, without the workdir).
+    Tests only read its files: the module fails at teardown if one changed."""
+    def arguments():
+        return dict(RUN, model=build_model, dataset=digit_batches("train"), steps=6,
+                    checkpoint_every=6, steps_per_call=1, preprocessing={"mean": 0.5, "std": 0.5})
+
+    workdir = str(tmp_path_factory.mktemp("single_steps") / "run")
+    metrics = train(workdir=workdir, **arguments())
+    before = tree_state(workdir)
+    yield types.SimpleNamespace(workdir=workdir, metrics=metrics, arguments=arguments)
+    assert tree_state(workdir) == before, "a test changed the shared run"
+
+
 def test_your_model_trains_resumes_and_exports(tmp_path):
     whole, resumed = str(tmp_path / "whole"), str(tmp_path / "resumed")
 
@@ -57,10 +76,11 @@ def test_your_model_trains_resumes_and_exports(tmp_path):
     metrics = train(model=build_model, workdir=whole, **arguments())
     assert metrics["batch_size"] == BATCH and metrics["model"] == "build_model"
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
-    train(model=build_model, workdir=resumed, **arguments())
+    shutil.copytree(whole, resumed)  # as if killed after its step-2 checkpoint
     shutil.rmtree(os.path.join(resumed, "checkpoints", "step_00000004"))
+    os.remove(os.path.join(resumed, "metrics.json"))
     again = train(model=build_model, workdir=resumed, **arguments())
-    assert again["steps"] == 4
+    assert again["steps"] == 4 and again["train_images_per_second"] is not None
     assert_same_weights(whole, resumed, atol=0)
     saved = keras.models.load_model(os.path.join(whole, "model.keras"))
     assert isinstance(saved.get_layer("learner"), TokenLearner)
@@ -103,14 +123,14 @@ def test_bad_models_and_datasets_are_refused(arguments, message, tmp_path):
         train(workdir=str(tmp_path), **arguments)
 
 
-def test_steps_per_call_give_the_same_weights_as_single_steps(tmp_path):
-    arguments = dict(RUN, model=build_model, dataset=digit_batches("train"), steps=6,
-                     checkpoint_every=6)
-    single = train(workdir=str(tmp_path / "one"), steps_per_call=1, **arguments)
-    grouped = train(workdir=str(tmp_path / "five"), steps_per_call=5, **arguments)
+def test_steps_per_call_give_the_same_weights_as_single_steps(single_steps, tmp_path):
+    single = single_steps.metrics
+    grouped_arguments = dict(single_steps.arguments(), steps_per_call=5)
+    grouped = train(workdir=str(tmp_path / "five"), **grouped_arguments)
     assert single["steps_per_call"] == 1 and grouped["steps_per_call"] == 5
-    assert_same_weights(tmp_path / "one", tmp_path / "five", atol=0)
-    rows = [list(csv.DictReader(open(tmp_path / name / "log.csv"))) for name in ("one", "five")]
+    assert_same_weights(single_steps.workdir, tmp_path / "five", atol=0)
+    rows = [list(csv.DictReader(open(os.path.join(workdir, "log.csv"))))
+            for workdir in (single_steps.workdir, tmp_path / "five")]
     assert [row["step"] for row in rows[1]] == [str(step) for step in range(1, 7)]
     assert rows[0] == rows[1]  # the same loss and learning rate logged for every step
 
@@ -118,9 +138,11 @@ def test_steps_per_call_give_the_same_weights_as_single_steps(tmp_path):
 def test_nan_inside_a_call_names_its_step(tmp_path):
     from keras_tokenlearner.train import TrainingError
 
-    poisoned = digit_batches("train").map(
-        lambda images, labels: (images * float("inf"), labels))
-    with pytest.raises(TrainingError, match="loss became nan at step 1;"):
+    # Calls run steps [1], [2, 3, 4] (they end at the step-4 checkpoint): the
+    # batch of step 3 is poisoned, so the NaN is read in the middle of a call.
+    poisoned = digit_batches("train").enumerate().map(
+        lambda index, batch: (tf.where(index == 2, batch[0] * float("inf"), batch[0]), batch[1]))
+    with pytest.raises(TrainingError, match="loss became nan at step 3;"):
         train(model=build_model, dataset=poisoned, workdir=str(tmp_path),
               steps_per_call=4, **dict(RUN, checkpoint_every=4))
 
@@ -185,18 +207,16 @@ def test_a_run_resumes_and_exports_with_every_file_under_ram(tmp_path, monkeypat
     assert again["export_path"].startswith("ram://") and os.listdir(tmp_path) == []
 
 
-def test_the_command_line_exports_your_trained_model_with_its_record(tmp_path):
+def test_the_command_line_exports_your_trained_model_with_its_record(single_steps, tmp_path):
     from keras_tokenlearner import cli
 
-    train(model=build_model, dataset=digit_batches("train"), workdir=str(tmp_path),
-          preprocessing={"mean": 0.5, "std": 0.5}, **RUN)
-    status = cli.main(["export", "--model-path", str(tmp_path / "model.keras"),
-                       "--out", str(tmp_path / "served")])
+    model_path = os.path.join(single_steps.workdir, "model.keras")
+    status = cli.main(["export", "--model-path", model_path, "--out", str(tmp_path / "served")])
     assert status == 0
     served = tf.saved_model.load(str(tmp_path / "served" / "1")).signatures["serving_default"]
     pixels = np.zeros((1, IMAGE_SIZE, IMAGE_SIZE, 1), np.uint8)
     probabilities = served(images=tf.constant(pixels))["probabilities"].numpy()
-    model = keras.models.load_model(tmp_path / "model.keras")
+    model = keras.models.load_model(model_path)
     expected = keras.ops.softmax(model(-np.ones((1, IMAGE_SIZE, IMAGE_SIZE, 1)))).numpy()
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)  # 0 -> -1 by the record
 

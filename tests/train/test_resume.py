@@ -1,7 +1,6 @@
 """Resuming: exact with dropout, refused across settings, no retraining when finished."""
 
 import csv
-import glob
 import os
 import shutil
 
@@ -10,47 +9,56 @@ import pytest
 
 from keras_tokenlearner.train import TrainConfig
 from keras_tokenlearner.train import train
+from tests.train.conftest import tree_state
 from tests.train.test_train import assert_same_weights
 from tests.train.test_train import final_weights
 
-DROPOUT_RUN = dict(
-    model="vit_test_patch4_tokenlearner", model_overrides={"dropout_rate": 0.1},
-    image_size=16, batch_size=8, steps=4, checkpoint_every=2, export=False, verbose=False,
-)
+
+def log_rows(workdir):
+    with open(os.path.join(workdir, "log.csv"), newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
-def test_resumed_dropout_run_draws_the_same_masks(tmp_path, data_dir):
-    whole, resumed = str(tmp_path / "whole"), str(tmp_path / "resumed")
-    train(**DROPOUT_RUN, data_dir=data_dir, workdir=whole)
-    train(**DROPOUT_RUN, data_dir=data_dir, workdir=resumed)
-    # As if killed after the step-2 checkpoint: the dropout generators' state
-    # must come back from it, or steps 3 and 4 draw other masks.
-    shutil.rmtree(os.path.join(resumed, "checkpoints", "step_00000004"))
-    os.remove(os.path.join(resumed, "metrics.json"))
-    metrics = train(**DROPOUT_RUN, data_dir=data_dir, workdir=resumed)
+def kill_after_step_2(workdir):
+    """Makes a finished 4-step run look killed after its step-2 checkpoint,
+    having logged steps 3 and 4 with losses that must not survive."""
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "step_00000004"))
+    os.remove(os.path.join(workdir, "metrics.json"))
+    rows = log_rows(workdir)
+    for row in rows[2:]:
+        row["loss"] = "9.999999"
+    with open(os.path.join(workdir, "log.csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_resumed_dropout_run_draws_the_same_masks(finished_run, finished_copy):
+    # The dropout generators' state must come back from the step-2
+    # checkpoint, or steps 3 and 4 draw other masks than the whole run's.
+    kill_after_step_2(finished_copy)
+    metrics = train(**finished_run.arguments, workdir=finished_copy)
     assert metrics["steps"] == 4 and metrics["train_images_per_second"] is not None
-    assert_same_weights(whole, resumed, atol=0)
+    assert_same_weights(finished_run.workdir, finished_copy, atol=0)
     # One log row per step (the killed run's rows after step 2 are dropped),
     # each with the learning rate its step used: warmup starts at 0.
-    with open(os.path.join(resumed, "log.csv"), newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = log_rows(finished_copy)
     assert [int(row["step"]) for row in rows] == [1, 2, 3, 4]
     assert float(rows[0]["learning_rate"]) == 0.0 < float(rows[1]["learning_rate"])
-    with open(os.path.join(whole, "log.csv"), newline="") as handle:
-        assert [row["loss"] for row in csv.DictReader(handle)] == [row["loss"] for row in rows]
+    whole = log_rows(finished_run.workdir)
+    assert [row["loss"] for row in whole] == [row["loss"] for row in rows]
 
 
-def test_finished_run_is_evaluated_not_trained_again(tmp_path, data_dir, capsys):
-    run = dict(DROPOUT_RUN, model_overrides={}, steps=2, data_dir=data_dir, workdir=str(tmp_path))
-    first = train(**run)
-    before = final_weights(tmp_path)
-    again = train(**dict(run, verbose=True))
+def test_finished_run_is_evaluated_not_trained_again(finished_run, finished_copy, capsys):
+    before = final_weights(finished_copy)
+    again = train(**dict(finished_run.arguments, verbose=True), workdir=finished_copy)
     assert "nothing left to train" in capsys.readouterr().out
     assert again["train_images_per_second"] is None
-    assert again["test_accuracy"] == first["test_accuracy"]
-    for old, new in zip(before, final_weights(tmp_path)):
+    assert again["test_accuracy"] == finished_run.metrics["test_accuracy"]
+    for old, new in zip(before, final_weights(finished_copy)):
         np.testing.assert_array_equal(old, new)
-    assert len(glob.glob(str(tmp_path / "checkpoints" / "step_*"))) == 1
+    names = sorted(os.listdir(os.path.join(finished_copy, "checkpoints")))
+    assert names == ["step_00000002", "step_00000004"]  # no checkpoint was added
 
 
 @pytest.mark.parametrize("changed, message", [
@@ -58,14 +66,13 @@ def test_finished_run_is_evaluated_not_trained_again(tmp_path, data_dir, capsys)
     ({"learning_rate": 0.1}, "learning_rate=0.002, and this run has learning_rate=0.1"),
     ({"model": "vit_test_patch4_tokenfuser"}, "model='vit_test_patch4_tokenlearner'"),
 ])
-def test_checkpoint_of_other_settings_is_refused(tmp_path, data_dir, changed, message):
-    run = dict(DROPOUT_RUN, model_overrides={}, steps=2, data_dir=data_dir, workdir=str(tmp_path))
-    train(**run)
-    before = final_weights(tmp_path)
+def test_checkpoint_of_other_settings_is_refused(finished_run, finished_copy, changed, message):
+    before, files = final_weights(finished_copy), tree_state(finished_copy)
     with pytest.raises(ValueError, match=message + ".*--workdir"):
-        train(**dict(run, **changed))
-    for old, new in zip(before, final_weights(tmp_path)):
+        train(**dict(finished_run.arguments, **changed), workdir=finished_copy)
+    for old, new in zip(before, final_weights(finished_copy)):
         np.testing.assert_array_equal(old, new)  # nothing was overwritten
+    assert tree_state(finished_copy) == files
 
 
 def test_default_workdir_is_per_dataset_and_model():

@@ -1,14 +1,9 @@
 """Strategies by name: how the TPU is found, and the errors where there is none."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from keras_tokenlearner.train import strategies
-from tests.train.conftest import ROOT
-from tests.train.conftest import TIMEOUT_SECONDS
+from tests.train import two_devices
 
 TPU_VARIABLES = strategies.TPU_NAME_VARIABLES + ("COLAB_TPU_ADDR",)
 
@@ -97,24 +92,19 @@ def test_tpu_strategy_without_a_tpu_names_the_argument(no_tpu):
         strategies.make_strategy("tpu")
 
 
-def test_tensorflow_without_tpu_support_says_what_to_install(tmp_path):
-    # A fresh process: connecting to a TPU cluster changes TensorFlow's
-    # process-wide context, which later tests in this process would see.
-    code = (
-        "from keras_tokenlearner.train import strategies\n"
-        f"strategies.ACCEL_DEVICES = {str(tmp_path)!r}\n"
-        "try:\n"
-        "    strategies.make_strategy('tpu')\n"
-        "except ValueError as error:\n"
-        "    print(error)\n"
-    )
-    environment = {key: value for key, value in os.environ.items() if key not in TPU_VARIABLES}
-    environment["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
-    assert result.returncode == 0, result.stderr
-    assert len(result.stdout.strip().splitlines()) == 1, result.stdout
-    assert "Invalid value received for argument `strategy`" in result.stdout
+@pytest.fixture(scope="module")
+def two_devices_run(tmp_path_factory, data_dir):
+    """The checks that need a fresh process, all run in one (see two_devices)."""
+    return two_devices.run_once(tmp_path_factory, data_dir)
+
+
+def test_tensorflow_without_tpu_support_says_what_to_install(two_devices_run):
+    # In a fresh process (its last check): connecting to a TPU cluster
+    # changes TensorFlow's process-wide context, which later tests in this
+    # process would see. `stdout`: all it wrote to file descriptor 1.
+    stdout = two_devices.result(two_devices_run, "tpu")["stdout"]
+    assert len(stdout.strip().splitlines()) == 1, stdout
+    assert "Invalid value received for argument `strategy`" in stdout
     assert "only where the TPU (local) is reachable: this TensorFlow has no TPU support; " \
-        "install its TPU build (tensorflow-tpu)" in result.stdout
-    assert "Received: strategy='tpu'" in result.stdout
+        "install its TPU build (tensorflow-tpu)" in stdout
+    assert "Received: strategy='tpu'" in stdout

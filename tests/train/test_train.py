@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import keras
@@ -20,10 +21,10 @@ from keras_tokenlearner.train import TrainConfig
 from keras_tokenlearner.train import TrainingError
 from keras_tokenlearner.train import runner
 from keras_tokenlearner.train import train
+from tests.train import two_devices
 from tests.train.conftest import ROOT
 from tests.train.conftest import TIMEOUT_SECONDS
 from tests.train.conftest import TINY_RUN
-from tests.train.conftest import run_cli
 
 
 def final_weights(workdir):
@@ -39,20 +40,23 @@ def assert_same_weights(first, second, atol=1e-6):
         np.testing.assert_allclose(a, b, atol=atol)
 
 
-def test_two_replicas_match_one_device_with_and_without_xla(tmp_path, data_dir):
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.train.equivalence", str(tmp_path), data_dir],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+@pytest.fixture(scope="module")
+def two_devices_run(tmp_path_factory, data_dir):
+    """The checks that need 2 logical CPUs, all run in one fresh process."""
+    return two_devices.run_once(tmp_path_factory, data_dir)
+
+
+def test_two_replicas_match_one_device_with_and_without_xla(two_devices_run):
+    two_devices.result(two_devices_run, "equivalence")
+    runs = two_devices_run[0] / "equivalence"
     for jit_compile in ("True", "False"):
         one_device, mirrored = f"one_device-{jit_compile}", f"mirrored-{jit_compile}"
-        assert_same_weights(tmp_path / one_device, tmp_path / mirrored)
-    metrics = json.loads((tmp_path / "mirrored-True" / "metrics.json").read_text())
+        assert_same_weights(runs / one_device, runs / mirrored)
+    metrics = json.loads((runs / "mirrored-True" / "metrics.json").read_text())
     assert metrics["num_replicas"] == 2 and metrics["strategy"] == "mirrored"
     # The runs did move: the head kernel (D, 10) and its optimizer moments
     # start at zero, and 3 steps made every one of them non-zero.
-    head_shaped = [array for array in final_weights(tmp_path / "one_device-True")
+    head_shaped = [array for array in final_weights(runs / "one_device-True")
                    if array.ndim == 2 and array.shape[-1] == 10]
     assert head_shaped and all(np.any(array != 0) for array in head_shaped)
 
@@ -68,6 +72,7 @@ def free_ports(count):
 
 
 def test_two_worker_processes_match_one_device(tmp_path, data_dir):
+    data.load("digits", data_dir)  # prepared here, not by both workers at once
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     arguments = TINY_RUN + ["--steps", "3", "--seed", "7", "--data-dir", data_dir]
     processes = []
@@ -79,34 +84,56 @@ def test_two_worker_processes_match_one_device(tmp_path, data_dir):
             cwd=ROOT, env=dict(os.environ, TF_CONFIG=json.dumps(tf_config)),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
-    outputs = [process.communicate(timeout=TIMEOUT_SECONDS)[0] for process in processes]
+    try:  # the single-device run: in this process, while the workers start
+        single = cli.main(["train", *arguments, "--strategy", "one_device",
+                           "--workdir", str(tmp_path / "one")])
+        outputs = [process.communicate(timeout=TIMEOUT_SECONDS)[0] for process in processes]
+    finally:
+        for process in processes:
+            process.kill()  # a no-op where it has ended
     assert [process.returncode for process in processes] == [0, 0], outputs[0][-3000:]
+    assert single == 0
     assert not (tmp_path / "worker1").exists()  # only the chief writes
-    single = run_cli(arguments + ["--strategy", "one_device", "--workdir", str(tmp_path / "one")])
-    assert single.returncode == 0, single.stderr[-3000:]
     assert_same_weights(tmp_path / "worker0", tmp_path / "one")
     metrics = json.loads((tmp_path / "worker0" / "metrics.json").read_text())
     assert metrics["strategy"] == "multi_worker" and metrics["num_replicas"] == 2
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path, data_dir):
-    arguments = TINY_RUN + ["--steps", "300", "--checkpoint-every", "20", "--data-dir", data_dir]
-    killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "keras_tokenlearner.train", *arguments, "--workdir", str(killed)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+def kill_at_first_checkpoint(process, workdir):
+    """SIGKILLs `process` once it has written a checkpoint (or has ended, or timed out)."""
     deadline = time.time() + TIMEOUT_SECONDS
-    while not glob.glob(str(killed / "checkpoints" / "step_*")) and time.time() < deadline:
+    while not glob.glob(str(workdir / "checkpoints" / "step_*")) and time.time() < deadline:
+        if process.poll() is not None:
+            return
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path, data_dir, capsys):
+    # After its first checkpoint (step 20) the process has 80 steps, the
+    # evaluation and its saves left: seconds, against a 0.05 s poll.
+    arguments = ["train", *TINY_RUN, "--steps", "100", "--checkpoint-every", "20",
+                 "--data-dir", data_dir]
+    data.load("digits", data_dir)  # prepared here, not by both runs at once
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(  # a real process, killed as a machine would kill it
+        [sys.executable, "-m", "keras_tokenlearner.train", *arguments[1:], "--workdir",
+         str(killed)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    killer = threading.Thread(target=kill_at_first_checkpoint, args=(process, killed))
+    killer.start()
+    try:  # the uninterrupted run: in this process, meanwhile
+        assert cli.main([*arguments, "--workdir", str(tmp_path / "whole")]) == 0
+    finally:
+        killer.join()
+        process.kill()  # a no-op where it has ended
+    assert process.returncode == -signal.SIGKILL, "the run ended before it was killed"
     assert not (killed / "metrics.json").exists(), "the run ended before it was killed"
-    resumed = run_cli(arguments + ["--workdir", str(killed)])
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "Resuming from" in resumed.stdout
-    whole = run_cli(arguments + ["--workdir", str(tmp_path / "whole")])
-    assert whole.returncode == 0, whole.stderr[-3000:]
+    capsys.readouterr()
+    assert cli.main([*arguments, "--workdir", str(killed)]) == 0
+    assert "Resuming from" in capsys.readouterr().out
     assert_same_weights(killed, tmp_path / "whole", atol=0)
 
 
@@ -132,12 +159,13 @@ def test_every_worker_stops_on_non_finite_weights(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_cli_smoke(tmp_path, data_dir):
+def test_cli_smoke(tmp_path, data_dir, capsys):
     arguments = ["--steps", "3", "--data-dir", data_dir, "--workdir", str(tmp_path), "--export",
                  "--steps-per-call", "2",
                  "--model-arg", "num_layers=3", "--model-arg", "token_learner_index=2"]
-    result = run_cli(TINY_RUN + arguments)
-    assert result.returncode == 0, result.stderr[-3000:]
+    status = cli.main(["train", *TINY_RUN, *arguments])
+    output = capsys.readouterr()
+    assert status == 0, output.err[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     for key in ("test_accuracy", "train_images_per_second", "steps", "strategy", "num_replicas",
                 "gflops_per_example"):
@@ -148,7 +176,7 @@ def test_cli_smoke(tmp_path, data_dir):
     assert (saved["num_layers"], saved["token_learner_index"]) == (3, 2)
     assert (tmp_path / "model.keras").exists() and (tmp_path / "log.csv").exists()
     assert glob.glob(str(tmp_path / "tensorboard" / "events.*"))
-    assert "test accuracy" in result.stdout
+    assert "test accuracy" in output.out
     assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
     assert metrics["export_path"] == str(tmp_path / "export" / "1")
     class_names = (tmp_path / "class_names.txt").read_text().split()
@@ -168,7 +196,9 @@ def test_cli_smoke(tmp_path, data_dir):
     (["--model-arg", "num_classes=3"], "`model_overrides`.*dataset-derived"),
     (["--model-arg", "num_layer=3"], "Unknown argument `num_layer`.*Closest arguments: num_layers"),
 ])
-def test_cli_errors_without_traceback(arguments, message, capsys, data_dir):
+def test_cli_errors_without_traceback(arguments, message, capsys, data_dir, monkeypatch,
+                                     tmp_path):
+    monkeypatch.chdir(tmp_path)  # the default workdir, runs/..., may be made before the error
     data.load("digits", data_dir)  # prepared beforehand: TFDS's progress bars go to stderr
     capsys.readouterr()
     status = cli.main(["train", "--data-dir", data_dir, *arguments])
@@ -189,13 +219,12 @@ def test_an_unwritable_workdir_prints_one_line_before_training(tmp_path, capsys,
     assert "Not a directory" in error and str(blocker) in error
 
 
-def test_batch_size_must_divide_by_replicas(data_dir):
-    result = run_cli(["--strategy", "mirrored", "--cpu-devices", "2", "--batch-size", "7",
-                      "--data-dir", data_dir])
-    assert result.returncode == 2
-    assert "`batch_size`" in result.stderr
-    assert "multiple of the number of replicas (2)" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_batch_size_must_divide_by_replicas(two_devices_run):
+    result = two_devices.result(two_devices_run, "batch_size")
+    assert result["status"] == 2
+    assert "`batch_size`" in result["stderr"]
+    assert "multiple of the number of replicas (2)" in result["stderr"]
+    assert "Traceback" not in result["stderr"]
 
 
 def test_video_model_trains_on_moving_digits(tmp_path, data_dir):
@@ -236,11 +265,6 @@ def keras_policy_name():
     return keras.config.dtype_policy().name
 
 
-def test_mirrored_replicas_draw_their_own_dropout_masks():
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.train.replica_dropout"],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+def test_mirrored_replicas_draw_their_own_dropout_masks(two_devices_run):
+    outcome = two_devices.result(two_devices_run, "replica_dropout")
     assert outcome == {"masks_differ": True, "states_equal": True, "states_advanced": True}

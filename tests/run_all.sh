@@ -17,8 +17,9 @@ jax_and_notebooks() {
     set -e
     echo "=== KERAS_BACKEND=jax: backend-agnostic tests"
     # Tests marked backend_independent (pure Python, file parsing, a subprocess that
-    # picks its own backend) already ran above: their outcome cannot change here.
-    KERAS_BACKEND=jax python3 -m pytest -q -m "not backend_independent" tests/layers tests/models \
+    # picks its own backend) run in the TensorFlow pass: their outcome cannot change here.
+    KERAS_BACKEND=jax python3 -m pytest -q -p no:cacheprovider -m "not backend_independent" \
+        tests/layers tests/models \
         tests/pretrained keras_tokenlearner/layers keras_tokenlearner/models \
         keras_tokenlearner/pretrained "$@"
 

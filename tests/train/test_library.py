@@ -221,11 +221,11 @@ def test_the_command_line_exports_your_trained_model_with_its_record(single_step
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)  # 0 -> -1 by the record
 
 
-def test_zoo_overrides_win_and_the_model_records_the_runs_preprocessing(tmp_path):
+def test_zoo_overrides_win_and_the_model_records_the_runs_preprocessing(tmp_path, data_dir):
     record = {"mean": 0.5, "std": 0.25}
     metrics = train(model="vit_test_patch4", image_size=8, batch_size=8,
                     model_overrides={"dtype": "mixed_bfloat16"}, preprocessing=record,
-                    workdir=str(tmp_path), **dict(RUN, steps=2))
+                    data_dir=data_dir, workdir=str(tmp_path), **dict(RUN, steps=2))
     assert metrics["dtype_policy"] == "mixed_bfloat16"
     saved = keras.models.load_model(tmp_path / "model.keras")
     from keras_tokenlearner.models import preprocessing

@@ -92,3 +92,15 @@ def test_no_tracker_words(path):
     text = path.read_text()
     found = [match.group(0) for pattern in TRACKER_WORDS for match in pattern.finditer(text)]
     assert not found, f"{path.relative_to(ROOT)}: {found}"
+
+
+def test_readme_is_a_short_front_page_with_the_two_quick_start_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", quick_start, re.DOTALL)
+    assert commands == ['python3 -m pip install ".[cpu]" && keras-tokenlearner train',
+                        'python3 -m pip install -e ".[cpu,test]" && bash tests/run_all.sh']
+    # CI runs the second command's test script after the same install.
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 'pip install --quiet -e ".[cpu,test]"' in ci and "bash tests/run_all.sh" in ci

@@ -125,15 +125,44 @@ def accuracy(results):
     summaries = accuracy_summaries(results)
     rows = [[row["dataset"], row["epochs"], row["variant"], row["seeds"],
              f"{100 * row['accuracy_mean']:.2f} ± {100 * row['accuracy_std']:.2f}",
-             benchmark.format_difference(row["difference"]) or "baseline",
+             "baseline" if row["variant"] == benchmark.BASELINE else
+             benchmark.format_difference(row["difference"]) or "one seed",
              f"{1000 * row['gflops']:.2f}", f"{row['flops_vs_vit']:.2f}x",
              f"{row['parameters']:,}"] for row in summaries]
     ceiling = benchmark.motion_blind_ceiling(summaries)
     return table(["dataset", "epochs", "model", "seeds", "test accuracy % (mean ± sample std)",
                   f"vs {benchmark.BASELINE}, points (95% CI)", "MFLOPs",
-                  f"FLOPs vs {benchmark.BASELINE}", "params"], rows) + (
-        f"\n\nThe motion-blind ceiling on moving_digits, half the {benchmark.BASELINE}'s "
-        f"digits accuracy, is {100 * ceiling:.1f}%.")
+                  f"FLOPs vs {benchmark.BASELINE}", "params"], rows) + "\n\n" + \
+        " ".join(findings(summaries, ceiling))
+
+
+def findings(summaries, ceiling):
+    """One sentence per TokenLearner row: its FLOPs, and where the CI of its difference lies."""
+    sentences = []
+    for row in summaries:
+        difference = row["difference"]
+        if not row["variant"].startswith("TokenLearner") or difference is None:
+            continue
+        verdict = ("entirely above zero" if difference["low"] > 0 else
+                   "entirely below zero" if difference["high"] < 0 else
+                   "an interval that includes zero")
+        sentences.append(
+            f"On {row['dataset']}, {row['variant']} runs at {row['flops_vs_vit']:.0%} of the "
+            f"GAP ViT's FLOPs, and its accuracy differs from the GAP ViT's by "
+            f"{100 * difference['mean']:+.2f} points (95% CI {100 * difference['low']:+.2f} to "
+            f"{100 * difference['high']:+.2f}), {verdict}.")
+    lowest = min((row for row in summaries if row["dataset"] == "moving_digits"),
+                 key=lambda row: row["accuracy_mean"], default=None)
+    if lowest is not None:
+        lowest_text = f"{lowest['variant']}, {100 * lowest['accuracy_mean']:.1f}%"
+        where = (f"every row's mean is above the motion-blind ceiling of {100 * ceiling:.1f}% "
+                 f"(the lowest: {lowest_text})" if lowest["accuracy_mean"] > ceiling else
+                 f"{lowest_text}, is not above the motion-blind ceiling of {100 * ceiling:.1f}%")
+        sentences.append(
+            f"On moving_digits, {where}. The ceiling is half the GAP ViT's digits "
+            f"accuracy: a model that reads the digit from one frame but not the direction of "
+            f"motion can reach no more.")
+    return sentences
 
 
 def accuracy_summaries(results):

@@ -9,7 +9,8 @@ AdamW, warmup + cosine) the zoo's `test` size deepened to 4 blocks as:
   TokenLearner model differs from it only by the TokenLearner;
 - TokenLearner with 8 tokens before block 1/2 and 3/4 of the depth;
 - TokenLearner + TokenFuser from 1/2 of the depth;
-each with 5 seeds: 30 epochs on digits, 40 on the clips (a model that
+each with 5 seeds: 30 epochs on digits, 40 on the clips, where only the
+two ViTs and TokenLearner at 1/2 are trained (a model that
 ignores motion tops out at half its digit accuracy; 40 epochs is where the
 plain ViT learns the direction). Prints test accuracy mean +- std, the
 difference to the GAP ViT with its 95% confidence interval (paired by seed:
@@ -18,7 +19,7 @@ example, as the paper counts them). Writes benchmarks/results/accuracy.json
 and the plot benchmarks/results/accuracy_vs_gflops.png.
 
 Each finished run is kept in the JSON file, so a killed benchmark resumes
-where it stopped. About 2 hours on 2 CPU cores.
+where it stopped. About 70 minutes on 2 CPU cores (40 runs).
 
     python benchmarks/accuracy.py
     python benchmarks/accuracy.py --datasets digits --seeds 0 --epochs 2 \
@@ -53,7 +54,7 @@ VARIANTS = {
     "TokenLearner + fuser at 1/2": ("_tokenfuser", dict(token_learner_index=NUM_LAYERS // 2)),
 }
 # The clips train 40 epochs of 4x the patches: their rows are the two ViTs and
-# the paper's main claim, TokenLearner at 1/2 (5 seeds of each take 80 minutes here).
+# the paper's main claim, TokenLearner at 1/2 (5 seeds of each: about 50 minutes here).
 DATASET_VARIANTS = {
     "digits": tuple(VARIANTS),
     "moving_digits": ("ViT, class token", BASELINE, "TokenLearner at 1/2"),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates every benchmark result and the tables of docs/ and the README (about 3.5 hours
+# Regenerates every benchmark result and the tables of docs/ and the README (about 2 hours
 # on 2 CPU cores). Run from the repository root on an otherwise idle machine:
 #   pip install -e ".[cpu,test]"
 #   pip install --no-deps keras-hub==0.32.0 && pip install regex kagglehub tokenizers sentencepiece

@@ -4,9 +4,10 @@
 #   2. the backend-agnostic tests (layers, models, pretrained loading, their
 #      docstring examples) again under JAX;
 #   3. the Colab tutorials, executed top to bottom with SMOKE=1.
-# Passes 2 and 3 run one after the other in the background while pass 1 runs:
-# most of a test's time is single-threaded (tracing, compiling, Python), so two
-# streams share 2 cores well. Their output follows pass 1's. Set
+# Passes 2 and 3, and pass 1's tests/export, run one after the other in the
+# background while the rest of pass 1 runs: most of a test's time is
+# single-threaded (tracing, compiling, Python), so two streams share 2 cores
+# well. Their output follows pass 1's. Set
 # TESTS_IN_SEQUENCE=1 to run the passes one after another instead.
 # Extra arguments go to every pytest run, e.g. `bash tests/run_all.sh -x`.
 set -uo pipefail
@@ -22,6 +23,12 @@ jax_and_notebooks() {
         tests/layers tests/models \
         tests/pretrained keras_tokenlearner/layers keras_tokenlearner/models \
         keras_tokenlearner/pretrained "$@"
+
+    if [ "${TESTS_IN_SEQUENCE:-0}" != "1" ]; then
+        # Moved out of pass 1 to even out the two streams.
+        echo "=== KERAS_BACKEND=tensorflow: tests/export"
+        KERAS_BACKEND=tensorflow python3 -m pytest -q -p no:cacheprovider tests/export "$@"
+    fi
 
     echo "=== colab/*.ipynb executed with SMOKE=1"
     (cd colab && SMOKE=1 python3 -m pytest -q -p no:cacheprovider -o addopts="" --nbmake \
@@ -40,8 +47,8 @@ trap 'rm -f "$log"' EXIT
 (jax_and_notebooks "$@") > "$log" 2>&1 &
 background=$!
 
-echo "=== KERAS_BACKEND=tensorflow: all tests (the JAX pass and the notebooks run alongside)"
-KERAS_BACKEND=tensorflow python3 -m pytest -q "$@"
+echo "=== KERAS_BACKEND=tensorflow: all tests but tests/export (which runs alongside, with the JAX pass and the notebooks)"
+KERAS_BACKEND=tensorflow python3 -m pytest -q --ignore=tests/export "$@"
 tensorflow_status=$?
 wait "$background"
 background_status=$?

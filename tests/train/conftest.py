@@ -60,6 +60,15 @@ def finished_copy(finished_run, tmp_path):
     return shutil.copytree(finished_run.workdir, str(tmp_path / "finished_copy"))
 
 
+@pytest.fixture(scope="session")
+def two_devices_run(tmp_path_factory, data_dir):
+    """The checks that need 2 logical CPUs or a fresh process, all run once,
+    in one process (tests/train/two_devices.py): (outdir, results, output)."""
+    from tests.train import two_devices
+
+    return two_devices.run(tmp_path_factory.mktemp("two_devices"), data_dir)
+
+
 def run_cli(arguments, environment=None, timeout=TIMEOUT_SECONDS):
     """Runs `python -m keras_tokenlearner.train ARGS` in a fresh process."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(environment or {}))

@@ -2,15 +2,7 @@
 written, in a fresh process (2 logical CPUs must be set up before TensorFlow
 starts): the first check of tests/train/two_devices.py."""
 
-import pytest
-
 from tests.train import two_devices
-
-
-@pytest.fixture(scope="module")
-def two_devices_run(tmp_path_factory, data_dir):
-    """The checks that need 2 logical CPUs, all run in one fresh process."""
-    return two_devices.run_once(tmp_path_factory, data_dir)
 
 
 def test_your_own_model_example_trains_on_two_replicas_with_xla(two_devices_run):

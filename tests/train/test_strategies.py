@@ -92,11 +92,6 @@ def test_tpu_strategy_without_a_tpu_names_the_argument(no_tpu):
         strategies.make_strategy("tpu")
 
 
-@pytest.fixture(scope="module")
-def two_devices_run(tmp_path_factory, data_dir):
-    """The checks that need a fresh process, all run in one (see two_devices)."""
-    return two_devices.run_once(tmp_path_factory, data_dir)
-
 
 def test_tensorflow_without_tpu_support_says_what_to_install(two_devices_run):
     # In a fresh process (its last check): connecting to a TPU cluster

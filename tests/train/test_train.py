@@ -40,11 +40,6 @@ def assert_same_weights(first, second, atol=1e-6):
         np.testing.assert_allclose(a, b, atol=atol)
 
 
-@pytest.fixture(scope="module")
-def two_devices_run(tmp_path_factory, data_dir):
-    """The checks that need 2 logical CPUs, all run in one fresh process."""
-    return two_devices.run_once(tmp_path_factory, data_dir)
-
 
 def test_two_replicas_match_one_device_with_and_without_xla(two_devices_run):
     two_devices.result(two_devices_run, "equivalence")

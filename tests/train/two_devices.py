@@ -17,7 +17,8 @@ runs them in this order and writes OUTDIR/results.json after each:
   Last: connecting to a TPU cluster changes TensorFlow's process-wide context.
 
 A check that raises records {"error": traceback}; the others still run.
-`run_once` (for the tests) starts the process once per session.
+`run` starts the process; the session fixture `two_devices_run`
+(tests/train/conftest.py) calls it once.
 """
 
 import contextlib
@@ -37,7 +38,6 @@ from tests.train.conftest import TIMEOUT_SECONDS
 
 MARKER = "<!-- your-own-model-example -->"
 DOCS_WORKDIR = "runs/your_model"  # the example's workdir, relative to its cwd
-_RUNS = {}  # (outdir, data_dir) -> the finished run, once per session
 
 
 def training_docs_example():
@@ -50,13 +50,9 @@ def training_docs_example():
 
 def docs_example(outdir, data_dir):
     os.makedirs(os.path.join(outdir, "docs_example"))
-    cwd = os.getcwd()
-    os.chdir(os.path.join(outdir, "docs_example"))
-    try:
-        namespace = {"__name__": "__main__"}
+    namespace = {"__name__": "__main__"}
+    with contextlib.chdir(os.path.join(outdir, "docs_example")):
         exec(compile(training_docs_example(), "docs/training.md", "exec"), namespace)
-    finally:
-        os.chdir(cwd)
     return {"metrics": namespace["metrics"]}
 
 
@@ -64,14 +60,11 @@ def batch_size(outdir, data_dir):
     from keras_tokenlearner import cli
 
     os.makedirs(os.path.join(outdir, "batch_size"))
-    cwd, error = os.getcwd(), io.StringIO()
-    os.chdir(os.path.join(outdir, "batch_size"))  # the default workdir, runs/..., lands here
-    try:
-        with contextlib.redirect_stderr(error):
-            status = cli.main(["train", "--strategy", "mirrored", "--cpu-devices", "2",
-                               "--batch-size", "7", "--data-dir", data_dir])
-    finally:
-        os.chdir(cwd)
+    error = io.StringIO()
+    # The default workdir, runs/..., lands in the check's own folder.
+    with contextlib.chdir(os.path.join(outdir, "batch_size")), contextlib.redirect_stderr(error):
+        status = cli.main(["train", "--strategy", "mirrored", "--cpu-devices", "2",
+                           "--batch-size", "7", "--data-dir", data_dir])
     return {"status": status, "stderr": error.getvalue()}
 
 
@@ -112,25 +105,21 @@ def main(outdir, data_dir):
         os.replace(os.path.join(outdir, "results.json.tmp"), os.path.join(outdir, "results.json"))
 
 
-def run_once(tmp_path_factory, data_dir):
-    """Runs this module in a fresh process, once per session; returns
-    (outdir, results, process output): each test asserts on its own check."""
-    if data_dir not in _RUNS:
-        outdir = tmp_path_factory.mktemp("two_devices")
-        try:
-            process = subprocess.run(
-                [sys.executable, "-m", "tests.train.two_devices", str(outdir), data_dir],
-                cwd=ROOT, capture_output=True, text=True, timeout=3 * TIMEOUT_SECONDS,
-            )
-            ended, stderr = f"exit status {process.returncode}", process.stderr
-        except subprocess.TimeoutExpired as timeout:  # the checks it finished still count
-            ended, stderr = f"killed after {timeout.timeout} s", timeout.stderr or b""
-            stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
-        results_path = outdir / "results.json"
-        results = json.loads(results_path.read_text()) if results_path.exists() else {}
-        output = f"{ended}\n{stderr[-3000:]}"
-        _RUNS[data_dir] = (outdir, results, output)
-    return _RUNS[data_dir]
+def run(outdir, data_dir):
+    """Runs this module in a fresh process; returns (outdir, results, process
+    output): each test asserts on its own check."""
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "tests.train.two_devices", str(outdir), data_dir],
+            cwd=ROOT, capture_output=True, text=True, timeout=3 * TIMEOUT_SECONDS,
+        )
+        ended, stderr = f"exit status {process.returncode}", process.stderr
+    except subprocess.TimeoutExpired as timeout:  # the checks it finished still count
+        ended, stderr = f"killed after {timeout.timeout} s", timeout.stderr or b""
+        stderr = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    results_path = outdir / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    return outdir, results, f"{ended}\n{stderr[-3000:]}"
 
 
 def result(run, name):

@@ -107,3 +107,12 @@ def token_fuser(tokens, original, weights, use_normalization=True, epsilon=1e-6)
     normed = layer_norm(original, *weights["original_norm"], epsilon)
     mix = sigmoid(mlp(normed, *weights["mixing_mlp"]))  # (..., N, S)
     return mix @ tokens
+
+
+def float64(values):
+    """`values` (arrays, or lists, tuples and dicts of them) in float64."""
+    if isinstance(values, dict):
+        return {key: float64(value) for key, value in values.items()}
+    if isinstance(values, (list, tuple)):
+        return type(values)(float64(value) for value in values)
+    return np.asarray(values, dtype=np.float64)

@@ -51,10 +51,10 @@ class TokenFuser(keras.layers.Layer):
     Steps: optional LayerNorm of the tokens, a Dense layer that mixes the
     token axis (initialised to zero), optional LayerNorm; then mixing weights
     `sigmoid(MLP(LayerNorm(original)))` of shape `(..., N, S)`; the output is
-    `mix @ tokens`, then dropout. In float32 the LayerNorm of `original` is
-    folded into the MLP's first Dense (`layers.mlp.normalized_dense`), as in
-    TokenLearner: the same math without a normalized copy of `original`,
-    the variance as E[x^2] - E[x]^2, as the authors' Flax LayerNorm.
+    `mix @ tokens`, then dropout. Every LayerNorm is Keras's
+    `LayerNormalization` with the authors' epsilon (`layers.mlp.layer_norm`):
+    their equations, with the variance computed from the deviations from the
+    mean rather than as E[x^2] - E[x]^2.
 
     The output has the same shape and rank as `original`; the caller adds the
     residual (`original + fuser(tokens, original)`). Because the token-mixing
@@ -165,8 +165,8 @@ class TokenFuser(keras.layers.Layer):
         mixed_tokens = self._mix_tokens(tokens)  # (..., S, C)
         flat_original = shapes.flatten_spatial(original)  # (..., N, C)
         mix_logits = self.mixing_mlp(
-            flat_original, training=training, norm=self.original_norm
-        )  # (..., N, S), the LayerNorm folded in as in TokenLearner
+            self.original_norm(flat_original), training=training
+        )  # (..., N, S)
         mix = ops.sigmoid(ops.cast(mix_logits, "float32"))  # (..., N, S)
         fused = ops.matmul(mix, ops.cast(mixed_tokens, "float32"))  # (..., N, C)
         fused = self.dropout(ops.cast(fused, self.compute_dtype), training=training)

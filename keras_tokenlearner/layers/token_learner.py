@@ -6,7 +6,6 @@ import keras
 from keras import ops
 
 from keras_tokenlearner import validation
-from keras_tokenlearner.layers import mlp
 from keras_tokenlearner.layers import shapes
 from keras_tokenlearner.layers.mlp import MLP
 from keras_tokenlearner.layers.mlp import layer_norm
@@ -29,20 +28,19 @@ class TokenLearner(keras.layers.Layer):
     LayerNorm, then an MLP (Dense `bottleneck_dim`, tanh-approximate GELU,
     Dropout, Dense `num_tokens`, Dropout), then a softmax over the positions.
     Each token is a convex combination of the un-normalised input positions.
-    In float32 the LayerNorm is folded into the MLP's first Dense
-    (`layers.mlp.normalized_dense`): the same math, one pass less, and
-    the variance as E[x^2] - E[x]^2, as the authors' Flax LayerNorm computes
-    it (less precise than Keras's for inputs far from zero mean).
 
     Version `"1.0"` (the one in the paper's experiments): LayerNorm, three 3x3
     convolutions to `num_tokens` channels (no bias, GELU after each), a fourth
     3x3 convolution, a sigmoid, then sum pooling (`use_sum_pooling=True`) or
     mean pooling of input x map. It needs a 2-D grid: a `(B, N, C)` input must
-    have a known, perfect-square `N`. In float32 the LayerNorm is folded into
-    the first convolution, which runs as one matmul with all nine kernel
-    slices and a shifted sum: the same math, far faster than a convolution
-    to so few channels.
+    have a known, perfect-square `N`. In float32 the first convolution runs
+    as one matmul of the normalized grid with all nine kernel slices and a
+    shifted sum: the convolution's own sums, faster than a convolution to so
+    few channels.
 
+    Every LayerNorm is Keras's `LayerNormalization` with the authors' epsilon
+    (`layers.mlp.layer_norm`): their equations, with the variance computed
+    from the deviations from the mean rather than as E[x^2] - E[x]^2.
     Softmax, sigmoid and pooling sums run in float32 under mixed precision.
 
     Args:
@@ -164,7 +162,7 @@ class TokenLearner(keras.layers.Layer):
             grid = ops.reshape(inputs, (-1, height, width, channels))  # (B, h, h, C)
         else:
             grid = ops.reshape(inputs, (-1, shape[-3], shape[-2], channels))  # (B*T, H, W, C)
-        grid = ops.gelu(self._normalized_first_convolution(grid), approximate=True)
+        grid = ops.gelu(self._first_convolution(self.norm(grid)), approximate=True)
         for convolution in self.convolutions[1:-1]:
             grid = ops.gelu(convolution(grid), approximate=True)
         grid = self.convolutions[-1](grid)  # (B*T, H, W, S)
@@ -172,28 +170,28 @@ class TokenLearner(keras.layers.Layer):
             return ops.reshape(grid, (shape[0], shape[1], -1, self.num_tokens))  # (B, T, H*W, S)
         return ops.reshape(grid, (shape[0], -1, self.num_tokens))  # (B, N, S)
 
-    def _normalized_first_convolution(self, grid):
-        """The first convolution of the normalized grid: (B', H, W, C) -> (B', H, W, S).
+    def _first_convolution(self, normalized):
+        """The first convolution: (B', H, W, C) -> (B', H, W, S).
 
-        In float32 (`mlp.can_fold`), one matmul of the raw grid with the nine
-        (C, S) slices of the 3x3 kernel side by side, the LayerNorm folded in
-        (`mlp.normalized_matmul`), then each slice's products shifted into
+        In float32, one matmul of the grid with the nine (C, S) slices of the
+        3x3 kernel side by side, then each slice's products shifted into
         place and summed (`_shifted_sum`). The sums are the convolution's,
         but a convolution from C channels to as few as S = 8 runs far below
-        the matmul rate, where a (C, 9 S) matmul does not.
+        the matmul rate, where a (C, 9 S) matmul does not. Under mixed
+        precision the `Conv2D` runs, summing in its own accumulator.
         """
         convolution = self.convolutions[0]
-        if not mlp.can_fold(grid, self.norm, convolution):
-            return convolution(self.norm(grid))
+        if convolution.compute_dtype != "float32":
+            return convolution(normalized)
         kernel = ops.transpose(convolution.kernel, (2, 0, 1, 3))  # (C, 3, 3, S)
         kernel = ops.reshape(kernel, (kernel.shape[0], -1))  # (C, 9 S)
-        products = mlp.normalized_matmul(grid, self.norm, kernel)  # (B', H, W, 9 S)
+        products = ops.matmul(normalized, kernel)  # (B', H, W, 9 S)
         return _shifted_sum(products, self.num_tokens)
 
     def call(self, inputs, training=None, return_attention_maps=False):
         features = shapes.flatten_spatial(inputs)  # (B, N, C) or (B, T, N, C)
         if self.version == "1.1":
-            logits = self.attention_mlp(features, training=training, norm=self.norm)  # (..., N, S)
+            logits = self.attention_mlp(self.norm(features), training=training)  # (..., N, S)
         else:
             logits = self._logits_v10(inputs)  # (..., N, S)
         logits = ops.cast(ops.swapaxes(logits, -1, -2), "float32")  # (..., S, N)

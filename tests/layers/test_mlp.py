@@ -1,14 +1,11 @@
 """MLP: the authors' initialisers, tanh-approximate GELU, serialization."""
 
-import keras
 import numpy as np
 import pytest
 
 from keras_tokenlearner import TokenFuser
 from keras_tokenlearner import TokenLearner
 from keras_tokenlearner.layers import MLP
-from keras_tokenlearner.layers.mlp import layer_norm
-from keras_tokenlearner.layers.mlp import normalized_dense
 from tests import reference
 from tests import testing
 
@@ -21,29 +18,6 @@ def test_matches_numpy_with_tanh_gelu():
     np.testing.assert_allclose(
         testing.to_numpy(mlp(x)), reference.mlp(x, *weights), atol=1e-5
     )
-
-
-@pytest.mark.parametrize("offset", [0.0, 30.0])  # rows with a mean far from 0
-@pytest.mark.parametrize("dtype", ["float32", "mixed_bfloat16"])
-@pytest.mark.parametrize("channels", [8, 12])  # 1/12 is not exact in binary
-def test_folded_layer_norm_matches_layer_norm_then_dense(offset, dtype, channels):
-    norm = layer_norm(1e-6, keras.DTypePolicy(dtype), "norm")
-    dense = keras.layers.Dense(6, dtype=keras.DTypePolicy(dtype))
-    x = testing.random_array((2, 10, channels), scale=3.0) + offset
-    norm.build(x.shape)
-    dense.build(x.shape)
-    testing.randomize_weights(norm)
-    testing.randomize_weights(dense, seed=1)
-    gamma, beta, kernel, bias = [testing.to_numpy(w) for w in norm.weights + dense.weights]
-    expected = reference.layer_norm(x, gamma, beta, 1e-6) @ kernel + bias
-    tolerance = 1e-4 if dtype == "float32" else 0.1
-    folded = testing.to_numpy(normalized_dense(x, norm, dense)).astype("float32")
-    np.testing.assert_allclose(folded, expected, atol=tolerance, rtol=tolerance)
-    with_mlp_norm = MLP(hidden_dim=6, output_dim=3, dtype=keras.DTypePolicy(dtype))
-    with_mlp_norm.build(x.shape)
-    plain = testing.to_numpy(with_mlp_norm(norm(x))).astype("float32")
-    fused = testing.to_numpy(with_mlp_norm(x, norm=norm)).astype("float32")
-    np.testing.assert_allclose(fused, plain, atol=tolerance, rtol=tolerance)
 
 
 def test_authors_initialisers():

@@ -8,29 +8,13 @@ from keras_tokenlearner import TokenFuser
 from keras_tokenlearner import TokenLearner
 from tests import reference
 from tests import testing
+from tests.layers.weights import fuser_weights
 
 LAYOUTS = {
     "sequence": ((2, 4, 12), (2, 30, 12)),
     "grid": ((2, 4, 12), (2, 5, 6, 12)),
     "video": ((2, 3, 4, 12), (2, 3, 5, 6, 12)),
 }
-
-
-def reference_weights(fuser):
-    def pair(layer, first, second):
-        return [testing.to_numpy(getattr(layer, n)) for n in (first, second)]
-
-    mlp = fuser.mixing_mlp
-    weights = {
-        "token_mixing": pair(fuser.token_mixing, "kernel", "bias"),
-        "original_norm": pair(fuser.original_norm, "gamma", "beta"),
-        "mixing_mlp": pair(mlp.hidden, "kernel", "bias")
-        + pair(mlp.output_dense, "kernel", "bias"),
-    }
-    if fuser.use_normalization:
-        weights["token_norm"] = pair(fuser.token_norm, "gamma", "beta")
-        weights["mixed_norm"] = pair(fuser.mixed_norm, "gamma", "beta")
-    return weights
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -57,7 +41,7 @@ def test_matches_numpy_reference(layout, use_normalization):
     fused = testing.to_numpy(fuser(tokens, original))
     flat_original = original.reshape(tokens_shape[:-2] + (-1, 12))  # (..., N, C)
     expected = reference.token_fuser(
-        tokens, flat_original, reference_weights(fuser), use_normalization
+        tokens, flat_original, fuser_weights(fuser), use_normalization
     )
     np.testing.assert_allclose(fused.reshape(expected.shape), expected, atol=1e-4)
 

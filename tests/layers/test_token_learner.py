@@ -7,17 +7,10 @@ import pytest
 from keras_tokenlearner import TokenLearner
 from tests import reference
 from tests import testing
+from tests.layers.weights import mlp_weights
+from tests.layers.weights import norm_weights
 
 VERSIONS = ["1.1", "1.0"]
-
-
-def norm_weights(layer):
-    return [testing.to_numpy(w) for w in (layer.norm.gamma, layer.norm.beta)]
-
-
-def mlp_weights(mlp):
-    dense = (mlp.hidden, mlp.output_dense)
-    return [testing.to_numpy(w) for d in dense for w in (d.kernel, d.bias)]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -57,11 +50,11 @@ def reference_tokens(layer, grid):
     if layer.version == "1.1":
         flat = grid.reshape(grid.shape[0], -1, grid.shape[-1])
         return reference.token_learner_v11(
-            flat, norm_weights(layer), mlp_weights(layer.attention_mlp)
+            flat, norm_weights(layer.norm), mlp_weights(layer.attention_mlp)
         )[0]
     kernels = [testing.to_numpy(c.kernel) for c in layer.convolutions]
     return reference.token_learner_v10(
-        grid, norm_weights(layer), kernels, layer.use_sum_pooling
+        grid, norm_weights(layer.norm), kernels, layer.use_sum_pooling
     )[0]
 
 
@@ -90,7 +83,7 @@ def test_v11_matches_numpy_reference():
     tokens, maps = layer(x, return_attention_maps=True)
     flat = x.reshape(2, 3, 24, 12)
     expected_tokens, expected_maps = reference.token_learner_v11(
-        flat, norm_weights(layer), mlp_weights(layer.attention_mlp)
+        flat, norm_weights(layer.norm), mlp_weights(layer.attention_mlp)
     )
     np.testing.assert_allclose(testing.to_numpy(maps), expected_maps, atol=1e-5)
     np.testing.assert_allclose(testing.to_numpy(tokens), expected_tokens, atol=1e-4)
@@ -112,14 +105,11 @@ def test_v10_matches_numpy_reference(use_sum_pooling, grid_shape, offset):
     tokens, maps = layer(x, return_attention_maps=True)
     kernels = [testing.to_numpy(c.kernel) for c in layer.convolutions]
     expected_tokens, expected_maps = reference.token_learner_v10(
-        x, norm_weights(layer), kernels, use_sum_pooling
+        x, norm_weights(layer.norm), kernels, use_sum_pooling
     )
-    # In float32 the LayerNorm's variance is E[x^2] - m^2, as the authors'
-    # (mlp.normalized_dense): rows of mean 30 lose digits to it.
-    tolerance = 1e-4 if offset else 1e-5
-    np.testing.assert_allclose(testing.to_numpy(maps), expected_maps, atol=tolerance)
+    np.testing.assert_allclose(testing.to_numpy(maps), expected_maps, atol=1e-5)
     np.testing.assert_allclose(
-        testing.to_numpy(tokens), expected_tokens, rtol=tolerance, atol=1e-4
+        testing.to_numpy(tokens), expected_tokens, rtol=1e-5, atol=1e-4
     )
 
 

@@ -8,16 +8,11 @@ from keras_tokenlearner.layers import MultiHeadSelfAttention
 from keras_tokenlearner.layers import TransformerBlock
 from tests import reference
 from tests import testing
+from tests.layers.weights import mlp_weights
+from tests.layers.weights import norm_weights
+from tests.layers.weights import projections
 
 HIDDEN_DIM, NUM_HEADS, MLP_DIM = 16, 4, 32
-
-
-def projections(attention):
-    """(kernel, bias) of query, key, value and output, as NumPy arrays."""
-    return [
-        (testing.to_numpy(dense.kernel), testing.to_numpy(dense.bias))
-        for dense in attention.projections + [attention.output_dense]
-    ]
 
 
 def test_attention_matches_numpy():
@@ -34,13 +29,9 @@ def test_block_matches_numpy():
     x = testing.random_array((2, 9, HIDDEN_DIM))
     block.build(x.shape)
     testing.randomize_weights(block)
-    norms = [
-        tuple(testing.to_numpy(w) for w in norm.weights)
-        for norm in (block.attention_norm, block.mlp_norm)
-    ]
-    mlp_weights = [testing.to_numpy(w) for w in block.mlp.weights]
+    norms = [norm_weights(norm) for norm in (block.attention_norm, block.mlp_norm)]
     expected = reference.transformer_block(
-        x, norms[0], projections(block.attention), norms[1], mlp_weights, NUM_HEADS
+        x, norms[0], projections(block.attention), norms[1], mlp_weights(block.mlp), NUM_HEADS
     )
     np.testing.assert_allclose(testing.to_numpy(block(x)), expected, atol=1e-4)
 

@@ -13,6 +13,8 @@ run that had to stop (NaN loss).
 Under KERAS_BACKEND=jax, `--help`, `--version` and `demo` never import
 TensorFlow (under the TensorFlow backend, importing Keras loads it). Its
 C++ log lines are hidden unless `--verbose` is given (see `quiet`).
+`train` and `export` run on the TensorFlow backend only: under another,
+they print that error.
 """
 
 import argparse
@@ -183,6 +185,16 @@ def _unknown_command(word):
     return f"unknown command {word!r}{hint}. Known commands: {', '.join(COMMANDS)}."
 
 
+def _check_tensorflow_backend(command):
+    """`train` and `export` run on TensorFlow: any other backend is a one-line error.
+
+    Keras is loaded already: the package imports it.
+    """
+    import keras
+
+    validation.check_tensorflow_backend(f"`{PROGRAM} {command}`", keras.backend.backend())
+
+
 def _is_training_error(error):
     """Whether `error` is the trainer's TrainingError, without importing TensorFlow."""
     loop = sys.modules.get("keras_tokenlearner.train.loop")
@@ -208,6 +220,7 @@ def main(argv=None):
     try:
         with quiet.tensorflow_logs_hidden(args.show_tf_logs):
             if args.command in ("train", "export"):
+                _check_tensorflow_backend(args.command)
                 quiet.import_tensorflow()
             _run(args)
     except (ValueError, OSError) as error:  # bad input, or a path that cannot be written

@@ -32,12 +32,12 @@ PREPROCESSING_FILE = "preprocessing.json"  # beside model.keras: the input it ex
 FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}  # Keras's exporters check them
 
 
+def _check_backend():
+    """The SavedModel, ONNX and LiteRT exports trace the model with TensorFlow."""
+    validation.check_tensorflow_backend("keras_tokenlearner.export", keras.backend.backend())
+
+
 def _check_model(model):
-    if keras.backend.backend() != "tensorflow":
-        raise validation.invalid_value(
-            "model", "a model on the TensorFlow backend (set KERAS_BACKEND=tensorflow)",
-            keras.backend.backend(),
-        )
     if not model.built or not getattr(model, "inputs", None):
         raise validation.invalid_value(
             "model", "a built functional model (call it on a batch first, or use a zoo model)",
@@ -103,6 +103,7 @@ def input_record(model, preprocessing=None):
 
 def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K, preprocessing=None):
     """A `keras.export.ExportArchive` with both signatures (not yet written)."""
+    _check_backend()
     import tensorflow as tf
 
     from keras_tokenlearner.data import preprocess
@@ -160,10 +161,12 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
         str: the path of the version folder written, `export_dir/<version>`.
 
     Raises:
-        ValueError: the version exists and `overwrite` is False; the model
-            does not fit (not on the TensorFlow backend, no fixed input
-            shape, or no class logits); or no preprocessing is known.
+        ValueError: the Keras backend is not TensorFlow; the version
+            exists and `overwrite` is False; the model does not fit (no
+            fixed input shape, or no class logits); or no preprocessing is
+            known.
     """
+    _check_backend()
     version = validation.check_positive_int("version", version)
     path = filesystem.join(export_dir, str(version))  # local, gs://, s3://, ram://
     if filesystem.exists(path) and not overwrite:
@@ -247,6 +250,7 @@ def export_onnx(model, path):
 
     Writes `path` atomically; the batch size stays dynamic.
     """
+    _check_backend()
     _check_model(model)
     _called_once(model)
     return _export_file(model, path, "onnx")
@@ -254,6 +258,7 @@ def export_onnx(model, path):
 
 def export_litert(model, path):
     """Exports the model (preprocessed float input) to LiteRT; needs `[litert]`."""
+    _check_backend()
     _check_model(model)
     _called_once(model)
     return _export_file(model, path, "litert")

@@ -92,3 +92,17 @@ def check_choice(name, value, choices):
         listed = ", ".join(repr(choice) for choice in choices)
         raise invalid_value(name, f"one of {listed}", value)
     return value
+
+
+def check_tensorflow_backend(feature, backend):
+    """Checks `backend` (`keras.backend.backend()`) is TensorFlow, as `feature` needs.
+
+    `feature` starts the message, e.g. "keras_tokenlearner.train".
+    """
+    if backend != "tensorflow":
+        raise ValueError(
+            f"{feature} runs on the TensorFlow backend only. Expected "
+            "keras.backend.backend() == 'tensorflow': set KERAS_BACKEND=tensorflow before "
+            f"Keras is first imported. Received: backend={backend!r}"
+        )
+    return backend

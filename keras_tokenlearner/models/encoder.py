@@ -5,6 +5,8 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
+import inspect
+
 import keras
 
 from keras_tokenlearner import validation
@@ -16,9 +18,11 @@ from keras_tokenlearner.layers import TransformerBlock
 from keras_tokenlearner.layers.mlp import layer_norm
 from keras_tokenlearner.layers.token_learner import VERSIONS
 from keras_tokenlearner.models import preprocessing
+from keras_tokenlearner.models.layer_walk import nested_layers
 
 POOLINGS = ("gap", "token")
 STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
+FILTERS_KERAS_VERSION = "3.13"  # the first with `Model.quantize(filters=...)`
 
 
 class EncoderModel(keras.Model):
@@ -34,15 +38,16 @@ class EncoderModel(keras.Model):
     whatever the global policy is when it is loaded). A model quantized with
     `model.quantize(mode)` also lists its quantized layers and their modes,
     and `from_config` quantizes the same layers again, so that they have the
-    saved file's variables (int8, int4 and float8 reload this way; modes that
-    need calibration data, such as GPTQ, cannot be redone here).
+    saved file's variables (int8, int4 and float8 reload this way, on Keras
+    3.13 or newer; modes that need calibration data, such as GPTQ, cannot be
+    redone here).
     """
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable,
                   "dtype": self.dtype_policy.name, **self.arguments}
-        quantized = {layer.path: layer.quantization_mode for layer in self._flatten_layers()
-                     if layer is not self and getattr(layer, "quantization_mode", None)}
+        quantized = {layer.path: layer.quantization_mode for layer in nested_layers(self)[1:]
+                     if getattr(layer, "quantization_mode", None)}
         if quantized:
             config["quantized_layers"] = quantized
         return config
@@ -51,10 +56,23 @@ class EncoderModel(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         quantized = config.pop("quantized_layers", {})
+        if quantized:
+            _check_quantize_takes_filters(cls)
         model = cls(**config)
         for mode in sorted(set(quantized.values())):
             model.quantize(mode, filters=lambda layer, mode=mode: quantized.get(layer.path) == mode)
         return model
+
+
+def _check_quantize_takes_filters(model_class):
+    """Quantizing the saved layers alone needs `Model.quantize(filters=...)`,
+    which came with Keras 3.13."""
+    if "filters" not in inspect.signature(model_class.quantize).parameters:
+        raise ValueError(
+            f"Reloading a quantized {model_class.__name__} needs Keras {FILTERS_KERAS_VERSION} "
+            f"or newer (`Model.quantize(filters=...)`); this is Keras {keras.version()}. "
+            "Upgrade Keras, or reload the model saved before quantizing and quantize it again."
+        )
 
 
 def resolve_policy(dtype):

@@ -15,12 +15,12 @@ the architecture's equations, and entries covering every size, patch size and
 variant are built and counted.
 """
 
+import concurrent.futures
 import difflib
 import fnmatch
 import inspect
 
 import keras
-from keras.src.backend.common import global_state
 
 from keras_tokenlearner import validation
 from keras_tokenlearner.models import preprocessing
@@ -214,22 +214,21 @@ def build_symbolic(name, /, **overrides):
 
     Enough for `count_params()` and `flops()` on any entry, even the huge
     ones, in about a second and no memory for weights; the model cannot run.
+    It takes the caller's global dtype policy unless `dtype` is given.
+
     Keras's session is left as it was (layer names, models, the global dtype
-    policy): only the new, unfilled variables are taken off Keras's list of
-    variables to fill when a `keras.StatelessScope` next exits, so they are
-    never filled behind your back.
+    policy, the variables a `keras.StatelessScope` fills when it exits): the
+    model is built in a `keras.StatelessScope(initialize_variables=False)` on
+    a thread of its own, and Keras keeps that state per thread, so the
+    variables it leaves unfilled end with the thread instead of being filled
+    when the caller's next `StatelessScope` exits.
     """
-    pending_before = {id(variable) for variable in _pending_variables()}
-    try:
+    if overrides.get("dtype") is None:  # the worker thread has Keras's default policy
+        overrides["dtype"] = keras.config.dtype_policy()
+
+    def build_unfilled():
         with keras.StatelessScope(initialize_variables=False):
             return create_model(name, **overrides)
-    finally:
-        pending = _pending_variables()
-        pending[:] = [variable for variable in pending if id(variable) in pending_before]
 
-
-def _pending_variables():
-    """Keras's list of variables created in a `StatelessScope` and not yet
-    filled (no public API reads it; `keras.utils.clear_session` empties it)."""
-    return global_state.get_global_attribute("uninitialized_variables", [],
-                                             set_to_default=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(build_unfilled).result()

@@ -9,6 +9,9 @@ Every value is stored under its variable's path (`block_0/mlp/dense_1/kernel`,
 `optimizer/block_0_mlp_dense_1_kernel_momentum`), so a restore never pairs
 two variables by their order: a checkpoint that lacks a variable, has one
 the model lacks, or holds another shape is refused, naming the variable.
+The random generators' states (dropout) are the exception: Keras numbers
+their paths across the process, so they are keyed by their order
+(`seed_generators/0`, ...).
 """
 
 import io
@@ -22,7 +25,8 @@ from keras_tokenlearner import filesystem
 
 PATTERN = re.compile(r"^step_(\d{8})$")
 KEEP = 3
-SEED_STATE = "seed_generator_state"
+SEED_STATE = "seed_generator_state"  # the name of a Keras SeedGenerator's variable
+SEED_GENERATORS = "seed_generators"
 OPTIMIZER = "optimizer"
 SHOWN = 5  # variables named in an error, at most
 
@@ -31,30 +35,23 @@ class NonFiniteWeightsError(ValueError):
     """A checkpoint was refused: some weights are NaN or infinite."""
 
 
-def _layer_paths(layer, prefix):
-    """`(path, layer)` for `layer`'s sublayers, recursively, named by the
-    layers' own names (siblings that share a name get "#k" suffixes)."""
-    seen = {}
-    for child in layer._flatten_layers(include_self=False, recursive=False):
-        count = seen.get(child.name, 0)
-        seen[child.name] = count + 1
-        path = f"{prefix}{child.name}" + (f"#{count}" if count else "")
-        yield path, child
-        yield from _layer_paths(child, path + "/")
-
-
-def _seed_state_keys(model):
-    """Seed-generator states keyed by their layer's path in the model.
+def _model_variables(model):
+    """`(key, variable)` for `model.variables`: each keyed by its path, but a
+    seed generator's state (dropout) by its order among them
+    (`seed_generators/0`, ...).
 
     Keras names a SeedGenerator from a process-wide counter
     (`seed_generator_12/seed_generator_state`), which differs between a run
-    and its resumption, so its own path cannot be the key.
+    and its resumption, so its own path cannot be the key; the order of a
+    model's variables is the same for every build of one architecture.
     """
-    keys = {}
-    for path, layer in _layer_paths(model, ""):
-        for index, generator in enumerate(getattr(layer, "_seed_generators", [])):
-            keys[id(generator.state)] = f"{path}/{SEED_STATE}" + (f"#{index}" if index else "")
-    return keys
+    seed_states = 0
+    for variable in model.variables:
+        if variable.name == SEED_STATE:
+            yield f"{SEED_GENERATORS}/{seed_states}", variable
+            seed_states += 1
+        else:
+            yield variable.path, variable
 
 
 def _optimizer_variables(optimizer, prefix=OPTIMIZER):
@@ -77,9 +74,7 @@ def checkpoint_variables(model, optimizer):
     generators' states (dropout), so a resumed run draws the same masks.
     Raises a ValueError if two variables share a path.
     """
-    seed_keys = _seed_state_keys(model)
-    pairs = [(seed_keys.get(id(v), v.path), v) for v in model.variables]
-    pairs += list(_optimizer_variables(optimizer))
+    pairs = list(_model_variables(model)) + list(_optimizer_variables(optimizer))
     variables = dict(pairs)
     if len(variables) < len(pairs):
         keys = [key for key, _ in pairs]

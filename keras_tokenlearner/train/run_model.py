@@ -1,14 +1,13 @@
 """The run's model: the zoo entry fitted to the dataset, from pretrained
-weights if asked, or your own model; and the global state a run changes."""
+weights if asked, or your own model; and the dtype policy a run changes."""
 
 import contextlib
-import random
 
 import keras
-import numpy as np
 
 from keras_tokenlearner import pretrained
 from keras_tokenlearner import validation
+from keras_tokenlearner.models import layer_walk
 from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.models import zoo
 from keras_tokenlearner.train import checkpoints
@@ -78,7 +77,7 @@ def build_custom(config, policy):
         model = keras.models.clone_model(config.model)
         model.set_weights(config.model.get_weights())
         return model
-    with _global_dtype_policy(policy):
+    with preserved_dtype_policy(policy):
         model = config.model()
     if not isinstance(model, keras.Model):
         raise validation.invalid_value(
@@ -89,7 +88,7 @@ def build_custom(config, policy):
 
 def policy_name(model):
     """The mixed policy any of the model's layers computes with, else the model's."""
-    names = {layer.dtype_policy.name for layer in model._flatten_layers()}
+    names = {layer.dtype_policy.name for layer in layer_walk.nested_layers(model)}
     for name in ("mixed_float16", "mixed_bfloat16"):
         if name in names:
             return name
@@ -113,39 +112,18 @@ def check_classifier(model):
 
 
 @contextlib.contextmanager
-def _global_dtype_policy(policy):
+def preserved_dtype_policy(policy=None):
+    """Sets Keras's global dtype policy to `policy` (None: leaves it), and
+    restores the caller's on exit, whatever was set meanwhile.
+
+    Only the policy: the global random seeds, which `train()` sets with
+    `keras.utils.set_random_seed`, stay as the run left them (neither Keras
+    nor TensorFlow has a public getter to save them with).
+    """
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
     try:
+        if policy is not None:
+            keras.config.set_dtype_policy(policy)
         yield
     finally:
         keras.config.set_dtype_policy(previous)
-
-
-@contextlib.contextmanager
-def preserved_global_state():
-    """Restores on exit what a run changes: Python's, NumPy's, TensorFlow's
-    and Keras's global random state, and Keras's dtype policy."""
-    from keras.src.backend.common import global_state  # Keras keeps its seeds here
-    from tensorflow.python.eager import context  # TF's global seed has no public getter
-
-    names = ("global_random_seed", "global_seed_generator")
-    keras_seeds = {name: global_state.get_global_attribute(name) for name in names}
-    tf_context, tf_names = context.context(), ("_seed", "_rng")  # what tf.random.set_seed sets
-    tf_state = {name: getattr(tf_context, name) for name in tf_names if hasattr(tf_context, name)}
-    python_state, numpy_state = random.getstate(), np.random.get_state()
-    policy = keras.config.dtype_policy()
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(policy)
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)
-        for name in tf_names:
-            if name in tf_state:
-                setattr(tf_context, name, tf_state[name])
-            elif hasattr(tf_context, name):
-                delattr(tf_context, name)
-        for name, value in keras_seeds.items():
-            global_state.set_global_attribute(name, value)
-

@@ -247,8 +247,9 @@ def train(config=None, **fields):
     settings resumes from its newest checkpoint and ends with the same
     weights as an uninterrupted run; a checkpoint written with other
     settings (model, seed, learning rate, ...) is refused with a ValueError
-    that names the setting. The global random seeds and dtype policy are
-    restored when it returns.
+    that names the setting. It seeds Python, NumPy, TensorFlow and Keras
+    with `keras.utils.set_random_seed(seed)` and does not restore the
+    caller's seeds; it does restore the global dtype policy.
 
     Args:
         config: a `TrainConfig`, or None to build one from `fields`.
@@ -270,13 +271,14 @@ def train(config=None, **fields):
         TrainingError: training cannot go on (a NaN loss or NaN weights);
             the message names the last good checkpoint.
     """
+    validation.check_tensorflow_backend("keras_tokenlearner.train", keras.backend.backend())
     if config is not None and fields:
         raise validation.invalid_value(
             "fields", "none when a TrainConfig is given (set them on the config)", fields
         )
     config = (config or TrainConfig(**fields)).with_workdir()
     started = time.perf_counter()
-    with run_model.preserved_global_state():
+    with run_model.preserved_dtype_policy():
         run = setup(config)
         start_step = restore(run)
         images_per_second = run_steps(run, start_step)

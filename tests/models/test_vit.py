@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_tokenlearner as ktl
+from keras_tokenlearner.models.layer_walk import nested_layers
 from tests import testing
 
 TEST_ENTRIES = ktl.list_models("vi*_test_*")
@@ -85,6 +86,22 @@ def test_one_xla_training_step_is_finite(name):
     assert all(np.all(np.isfinite(testing.to_numpy(w))) for w in model.weights)
 
 
+@pytest.mark.parametrize("name", ["vit_test_patch4_tokenfuser", "vivit_test_patch4_tokenfuser"])
+def test_a_few_fit_steps_lower_the_loss(name):
+    """Six Adam steps on eight examples, compiled as `compile` does by default
+    on the backend: the loss on them drops from log(10) (a zero head) by over 10%."""
+    model = ktl.create_model(name)
+    inputs = make_input(model, batch_size=8)
+    labels = np.arange(8) % 10
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    before = model.evaluate(inputs, labels, batch_size=8, verbose=0)
+    model.fit(inputs, labels, batch_size=4, epochs=3, shuffle=False, verbose=0)
+    after = model.evaluate(inputs, labels, batch_size=8, verbose=0)
+    assert np.isclose(before, np.log(10))
+    assert after < 0.9 * before
+
+
 @pytest.mark.parametrize("name", TEST_ENTRIES)
 def test_keras_file_reload_gives_same_class_and_outputs(name, tmp_path):
     model = ktl.create_model(name)
@@ -122,8 +139,8 @@ def test_quantized_model_reloads_quantized(mode, only_block_1, tmp_path):
     testing.randomize_weights(model, scale=0.3)
     in_block_1 = (lambda layer: (layer.path or "").startswith("block_1/")) if only_block_1 else None
     model.quantize(mode, filters=in_block_1)
-    quantized = {layer.path: layer.quantization_mode for layer in model._flatten_layers()
-                 if layer is not model and layer.quantization_mode}
+    quantized = model.get_config()["quantized_layers"]
+    assert set(quantized) == quantized_layer_paths(model)
     assert ("head" in quantized) != only_block_1  # a filter leaves the head in float
     assert set(quantized.values()) == {mode}
     x = make_input(model)
@@ -134,9 +151,40 @@ def test_quantized_model_reloads_quantized(mode, only_block_1, tmp_path):
     np.testing.assert_allclose(testing.to_numpy(restored(x)), expected, rtol=1e-5, atol=1e-6)
 
 
+def quantized_layer_paths(model):
+    """The paths of the layers that int8 and float8 quantization gave a kernel scale."""
+    return {variable.path.rsplit("/", 1)[0] for variable in model.variables
+            if variable.name == "kernel_scale"}
+
+
+def test_reloading_quantized_layers_names_the_keras_it_needs(monkeypatch):
+    config = small_vit(num_layers=1).get_config()
+
+    def quantize_of_keras_3_12(self, mode, config=None, **kwargs):
+        raise AssertionError("quantize called")
+
+    monkeypatch.setattr(keras.Model, "quantize", quantize_of_keras_3_12)
+    monkeypatch.setattr(keras, "version", lambda: "3.12.1")
+    with pytest.raises(ValueError, match=r"needs Keras 3\.13 or newer.*this is Keras 3\.12\.1"):
+        ktl.ViT.from_config({**config, "quantized_layers": {"head": "int8"}})
+    assert ktl.ViT.from_config(config).count_params() == small_vit(num_layers=1).count_params()
+
+
+def test_nested_layers_finds_every_layer_that_holds_a_variable():
+    model = ktl.create_model("vit_test_patch4_tokenfuser", dropout_rate=0.1)
+    layers = nested_layers(model)
+    assert layers[0] is model and len({id(layer) for layer in layers}) == len(layers)
+    assert {id(layer) for layer in model.layers} <= {id(layer) for layer in layers}
+    paths = {layer.path for layer in layers}
+    for variable in model.variables:
+        if variable.name != "seed_generator_state":  # its path is its generator's
+            assert variable.path.rsplit("/", 1)[0] in paths, variable.path
+    assert "block_1/attention/query" in paths and "token_fuser_1/mixing_mlp/hidden" in paths
+
+
 def policies(model):
     """The dtype policy names of the model and of every layer in it."""
-    return {layer.dtype_policy.name for layer in model._flatten_layers()}
+    return {layer.dtype_policy.name for layer in nested_layers(model)}
 
 
 def small_video_vit(**overrides):

@@ -92,17 +92,42 @@ def test_entry_builds_with_its_pinned_parameter_count(name):
     assert model.count_params() == pinned
 
 
-def test_build_symbolic_leaves_the_callers_session_alone():
+def test_build_symbolic_leaves_the_callers_session_alone(monkeypatch):
+    calls = []
+    initialize = keras.initializers.RandomNormal.__call__
+
+    def counted(initializer, shape, dtype=None):
+        calls.append(tuple(shape))
+        return initialize(initializer, shape, dtype=dtype)
+
+    monkeypatch.setattr(keras.initializers.RandomNormal, "__call__", counted)
     dense = keras.layers.Dense(2)
     before = keras.ops.convert_to_numpy(dense(np.ones((1, 3), np.float32)))
+    with keras.StatelessScope(initialize_variables=False):  # the caller's own unfilled variable
+        keras.Variable(initializer=keras.initializers.RandomNormal(), shape=(5, 7))
     model = build_symbolic("vit_test_patch4", dtype="mixed_bfloat16")
+    assert model.dtype_policy.name == "mixed_bfloat16"
     assert keras.config.dtype_policy().name == "float32"
     after = keras.ops.convert_to_numpy(dense(np.ones((1, 3), np.float32)))
     np.testing.assert_array_equal(after, before)  # the caller's layer still runs
     assert keras.layers.Dense(2).name != dense.name  # auto-naming not reset
-    with keras.StatelessScope():  # exits by filling Keras's pending variables
+    del calls[:]
+    with keras.StatelessScope():  # exits by filling Keras's unfilled variables
         pass
-    assert all(variable._value is None for variable in model.weights)  # never filled
+    assert calls == [(5, 7)]  # the caller's variable; the model's stay unfilled
+    ktl.create_model("vit_test_patch4")
+    assert len(calls) > 1  # the model's RandomNormal variables would have counted
+
+
+def test_build_symbolic_takes_the_callers_global_policy():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_symbolic("vit_test_patch4")
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    assert model.get_layer("block_0").compute_dtype == "bfloat16"
 
 
 @pytest.mark.backend_independent

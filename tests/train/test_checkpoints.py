@@ -83,23 +83,70 @@ def test_a_positional_checkpoint_of_0x_is_refused(tmp_path):
         checkpoints.restore(path, {"dense/kernel": FakeVariable([0.0])})
 
 
-def test_keys_are_stable_across_rebuilds_and_optimizers():
+def model_and_optimizer():
+    """A zoo model with dropout (seed generators) and a loss-scaling optimizer, built."""
     import keras
 
     from keras_tokenlearner.models import create_model
 
-    def keys():
-        model = create_model("vit_test_patch4_tokenlearner", num_classes=3,
-                             image_shape=(8, 8, 3), dropout_rate=0.1)
-        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.AdamW())
-        optimizer.build(model.trainable_variables)
-        return list(checkpoints.checkpoint_variables(model, optimizer))
+    model = create_model("vit_test_patch4_tokenlearner", num_classes=3, image_shape=(8, 8, 3),
+                         dropout_rate=0.1)
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.AdamW())
+    optimizer.build(model.trainable_variables)
+    return model, optimizer
 
-    first, second = keys(), keys()  # Keras numbers seed generators and optimizers anew
-    assert first == second
-    assert "block_0/dropout/seed_generator_state" in first  # keyed by its layer
+
+def test_keys_are_stable_across_rebuilds_and_optimizers():
+    first, second = (checkpoints.checkpoint_variables(*model_and_optimizer()) for _ in range(2))
+    assert list(first) == list(second)  # Keras numbers seed generators and optimizers anew
+    assert first["seed_generators/0"].path != second["seed_generators/0"].path
+    assert "block_0/attention/query/kernel" in first
     assert "optimizer/inner_optimizer/block_0_attention_query_kernel_momentum" in first
     assert "optimizer/dynamic_scale" in first
+
+
+def test_seed_generators_are_keyed_by_their_order_in_the_model():
+    model, optimizer = model_and_optimizer()
+    variables = checkpoints.checkpoint_variables(model, optimizer)
+    states = [variable for variable in model.variables if variable.name == "seed_generator_state"]
+    assert len(states) > 3
+    assert [variables[f"seed_generators/{index}"] for index in range(len(states))] == states
+    first_dropout = model.get_layer("embedding_dropout").seed_generator.state
+    assert variables["seed_generators/0"] is first_dropout  # the first layer's generator
+
+
+def restored_seed_states(path):
+    """Run in a fresh process: restores checkpoint `path` into a new
+    model_and_optimizer and prints its seed generators' states as JSON."""
+    import json
+
+    variables = checkpoints.checkpoint_variables(*model_and_optimizer())
+    checkpoints.restore(path, variables)
+    print(json.dumps({key: np.asarray(variable.numpy()).tolist()
+                      for key, variable in variables.items() if key.startswith("seed_")}))
+
+
+def test_a_fresh_process_restores_the_seed_generators(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.train.conftest import ROOT
+    from tests.train.conftest import TIMEOUT_SECONDS
+
+    model_and_optimizer()  # this process's generators are numbered after a first model's
+    variables = checkpoints.checkpoint_variables(*model_and_optimizer())
+    saved = {}
+    for index, (key, variable) in enumerate(variables.items()):
+        if key.startswith("seed_"):
+            saved[key] = [1000 + index, 7 * index]
+            variable.assign(np.array(saved[key], dtype=variable.dtype))
+    path = checkpoints.save(str(tmp_path), 2, variables, {})
+    code = f"from tests.train.test_checkpoints import *; restored_seed_states({path!r})"
+    process = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, timeout=TIMEOUT_SECONDS)
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert json.loads(process.stdout.splitlines()[-1]) == saved
 
 
 def test_a_partial_step_folder_is_passed_over(tmp_path):

@@ -1,5 +1,5 @@
 """The trainer as a library: your own model and tf.data datasets, steps per
-call, no TensorBoard, and the caller's global state left alone."""
+call, no TensorBoard, and the caller's dtype policy and session left alone."""
 
 import csv
 import os
@@ -168,20 +168,20 @@ def dense_number():
     return int(name.rsplit("_", 1)[1]) if "_" in name else 0
 
 
-def test_the_callers_seeds_dtype_policy_and_session_are_left_alone(tmp_path):
-    keras.utils.set_random_seed(123)
-    dense_number()  # a layer's initializers draw from Python's generator
-    expected = draws()
-    keras.utils.set_random_seed(123)
+def test_the_callers_policy_and_session_are_left_alone_and_the_runs_seed_stays(tmp_path):
     keras.config.set_dtype_policy("mixed_bfloat16")
     before = dense_number()
+    after = []
     try:
-        train(model=build_model, dataset=digit_batches("train"), workdir=str(tmp_path),
-              seed=7, **RUN)
-        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+        for callers_seed in (123, 456):
+            keras.utils.set_random_seed(callers_seed)
+            train(model=build_model, dataset=digit_batches("train"),
+                  workdir=str(tmp_path / str(callers_seed)), seed=7, **RUN)
+            assert keras.config.dtype_policy().name == "mixed_bfloat16"
+            after.append(draws())
     finally:
         keras.config.set_dtype_policy("float32")
-    assert draws() == expected
+    assert after[0] == after[1]  # the run's seed, not the caller's, sets the generators
     assert dense_number() > before  # no clear_session: Keras's counters go on
 
 
@@ -241,6 +241,11 @@ def test_a_float16_layer_anywhere_makes_the_run_float16():
     inputs = keras.Input((4,))
     outputs = keras.layers.Dense(2, dtype="mixed_float16")(inputs)
     assert run_model.policy_name(keras.Model(inputs, outputs)) == "mixed_float16"
+    sequence = keras.Input((3, 4))  # a float32 wrapper holding a float16 layer
+    wrapped = keras.layers.TimeDistributed(keras.layers.Dense(2, dtype="mixed_float16"))
+    model = keras.Model(sequence, wrapped(sequence))
+    assert wrapped.dtype_policy.name == "float32"
+    assert run_model.policy_name(model) == "mixed_float16"
 
 
 def test_a_batch_the_replicas_cannot_share_names_the_dataset():

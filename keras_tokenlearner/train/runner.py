@@ -266,8 +266,9 @@ def train(config=None, **fields):
         `wall_seconds`.
 
     Raises:
-        ValueError: a bad setting, or a workdir that holds a run with other
-            settings; the message names the setting.
+        ValueError: a bad setting, a workdir that holds a run with other
+            settings (the message names the setting), or a Keras backend
+            other than TensorFlow.
         TrainingError: training cannot go on (a NaN loss or NaN weights);
             the message names the last good checkpoint.
     """

@@ -12,7 +12,25 @@ VERSION = re.search(
     (HERE / "keras_tokenlearner" / "version.py").read_text(),
 ).group(1)
 
-TENSORFLOW = "2.21.*"
+# The supported versions: docs/development.md#supported-versions gives the
+# matrix and .ci/run proves it (noxfile.py). Python 3.11 to 3.13: TensorFlow
+# 2.21 has no wheel for 3.14, TensorFlow 2.19 none for 3.13.
+PYTHON = ">=3.11,<3.14"
+TENSORFLOW = ">=2.19,<2.22"
+# What the trainer, the datasets and `keras-tokenlearner train` need besides
+# TensorFlow itself (the `[train]` extra, for a TensorFlow you already have).
+TRAIN = [
+    "tensorflow-datasets>=4.9,<5",
+    # TFDS asks for any tensorflow-metadata; 1.21's generated code needs
+    # protobuf >= 6.31 but does not say so, and TensorFlow 2.19 holds protobuf
+    # 5.29. The 1.17.2+ releases (protobuf 4.25 code, no upper protobuf
+    # bound) import on protobuf 5.29 (TensorFlow 2.19) through 7.x (2.21).
+    "tensorflow-metadata>=1.17.2,<1.18",
+    "importlib_resources",  # imported lazily by tensorflow-datasets 4.9
+    "scikit-learn>=1.3",  # ships the embedded `digits` data
+    "tensorboard",  # tf.summary; TensorFlow 2.21 no longer brings it
+]
+JAX = "jax[cpu]>=0.5.3"
 DOCS = ["mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 setup(
@@ -22,23 +40,25 @@ setup(
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.11",
+    python_requires=PYTHON,
     packages=find_packages(include=["keras_tokenlearner", "keras_tokenlearner.*"]),
-    # TensorFlow itself is an extra, so CPU users are not forced onto the
-    # large CUDA build: pick `[cpu]` or `[gpu]`. The layers and models run on
-    # any Keras backend (JAX included) without TensorFlow.
+    # The base install is what the layers, the models and checkpoint loading
+    # need, on any Keras backend. TensorFlow and the training stack are
+    # extras: `[cpu]` or `[gpu]` bring TensorFlow, `[train]` keeps yours.
     install_requires=[
-        "keras>=3.15,<4",
+        "keras>=3.10,<4",
         "numpy>=1.26",
-        "tensorflow-datasets>=4.9,<5",
-        "importlib_resources",  # imported lazily by tensorflow-datasets 4.9
-        "scikit-learn>=1.3",  # ships the embedded `digits` data
-        "scipy>=1.10",  # ndimage.zoom upsamples the embedded digits
+        # Not h5py (keras-hub preset weights), which Keras brings: named here,
+        # resolvers take its newest, which TensorFlow 2.21 refuses (<3.15), and
+        # fall back to TensorFlow 2.20.
+        "scipy>=1.10",  # ndimage.zoom resizes position embeddings and digits
     ],
     extras_require={
-        "cpu": [f"tensorflow-cpu=={TENSORFLOW}", "tensorboard"],
-        "gpu": [f"tensorflow[and-cuda]=={TENSORFLOW}", "tensorboard"],
-        "jax": ["jax[cpu]==0.10.*"],
+        "cpu": [f"tensorflow-cpu{TENSORFLOW}", *TRAIN],
+        "gpu": [f"tensorflow[and-cuda]{TENSORFLOW}", *TRAIN],
+        "train": TRAIN,
+        "jax": [JAX],
+        "torch": ["torch>=2.14"],
         "onnx": ["tf2onnx>=1.17", "onnx", "onnxruntime"],
         "litert": ["ai-edge-litert"],
         "safetensors": ["safetensors"],  # timm and Hugging Face checkpoints
@@ -47,7 +67,8 @@ setup(
         "docs": DOCS,  # the documentation site: `mkdocs build --strict`
         "test": [
             "pytest>=8",
-            "jax[cpu]==0.10.*",
+            JAX,
+            *TRAIN,
             "tf2onnx>=1.17",
             "onnx",
             "onnxruntime",
@@ -66,6 +87,8 @@ setup(
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Framework :: Keras",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
     ],

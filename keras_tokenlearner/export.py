@@ -30,11 +30,22 @@ DEFAULT_TOP_K = 5
 CLASS_NAMES_FILE = "class_names.txt"
 PREPROCESSING_FILE = "preprocessing.json"  # beside model.keras: the input it expects
 FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}  # Keras's exporters check them
+LITERT_KERAS_VERSION = (3, 13)  # the first Keras with `model.export(format="litert")`
 
 
 def _check_backend():
     """The SavedModel, ONNX and LiteRT exports trace the model with TensorFlow."""
     validation.check_tensorflow_backend("keras_tokenlearner.export", keras.backend.backend())
+
+
+def _check_keras_exports_litert():
+    """Keras added `model.export(format="litert")` in 3.13."""
+    major, minor = (int(part) for part in keras.version().split(".")[:2])
+    if (major, minor) < LITERT_KERAS_VERSION:
+        raise ValueError(
+            "LiteRT export needs Keras 3.13 or newer (`model.export(format='litert')`); "
+            f"this is Keras {keras.version()}. Upgrade Keras, or export to ONNX or a SavedModel."
+        )
 
 
 def _check_model(model):
@@ -257,8 +268,10 @@ def export_onnx(model, path):
 
 
 def export_litert(model, path):
-    """Exports the model (preprocessed float input) to LiteRT; needs `[litert]`."""
+    """Exports the model (preprocessed float input) to LiteRT; needs `[litert]`
+    and Keras 3.13 or newer (`model.export(format="litert")`)."""
     _check_backend()
+    _check_keras_exports_litert()
     _check_model(model)
     _called_once(model)
     return _export_file(model, path, "litert")

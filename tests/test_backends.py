@@ -126,6 +126,6 @@ def test_a_failing_trainer_import_shows_the_real_error(kind, tmp_path):
         "ImportError: keras_tokenlearner.train.train could not be imported, as importing "
         f"keras_tokenlearner.train.runner raised {kind}: simulated protobuf VersionError "
         "(the trainer needs TensorFlow and tensorflow-datasets: the package's [cpu] or "
-        "[gpu] extra)"
+        "[gpu] extra, or [train] beside your own TensorFlow)"
     )
     assert "cannot import name" not in stderr

@@ -28,7 +28,8 @@ def __getattr__(name):
         raise ImportError(
             f"{__name__}.{name} could not be imported, as importing {_NAMES[name]} raised "
             f"{type(error).__name__}: {error} (the trainer needs TensorFlow and "
-            "tensorflow-datasets: the package's [cpu] or [gpu] extra)"
+            "tensorflow-datasets: the package's [cpu] or [gpu] extra, or [train] beside your "
+            "own TensorFlow)"
         ) from error
     return getattr(module, name)
 

@@ -54,6 +54,13 @@ def test_litert_matches_keras(reloaded, tmp_path):
     np.testing.assert_allclose(logits, testing.to_numpy(original(x)), atol=1e-4)
 
 
+def test_litert_export_on_keras_before_3_13_names_the_version(reloaded, tmp_path, monkeypatch):
+    monkeypatch.setattr(keras, "version", lambda: "3.12.4")
+    with pytest.raises(ValueError, match=r"LiteRT export needs Keras 3\.13.*this is Keras 3\.12\.4"):
+        export.export_litert(reloaded[0], str(tmp_path / "m.tflite"))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("exporter, path", [
     (export.export_onnx, "model.tflite"), (export.export_litert, "model"),
 ])

@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -57,13 +58,21 @@ def test_two_replicas_match_one_device_with_and_without_xla(two_devices_run):
 
 
 def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+    """`count` ports that bind now, drawn below Linux's ephemeral range (32768
+    and up): a socket bound to port 0 meanwhile (a notebook kernel's in the
+    suite's other stream, an outgoing connection's) cannot take one of them
+    before the workers do."""
+    ports = []
+    for port in random.Random().sample(range(20000, 32000), 500):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:  # in use
+                continue
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise AssertionError(f"no {count} free ports between 20000 and 32000")
 
 
 def test_two_worker_processes_match_one_device(tmp_path, data_dir):
@@ -83,6 +92,11 @@ def test_two_worker_processes_match_one_device(tmp_path, data_dir):
         single = cli.main(["train", *arguments, "--strategy", "one_device",
                            "--workdir", str(tmp_path / "one")])
         outputs = [process.communicate(timeout=TIMEOUT_SECONDS)[0] for process in processes]
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+        outputs = [process.communicate()[0][-2000:] for process in processes]
+        raise AssertionError(f"the workers did not finish in {TIMEOUT_SECONDS} s: {outputs}")
     finally:
         for process in processes:
             process.kill()  # a no-op where it has ended

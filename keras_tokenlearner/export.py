@@ -38,16 +38,6 @@ def _check_backend():
     validation.check_tensorflow_backend("keras_tokenlearner.export", keras.backend.backend())
 
 
-def _check_keras_exports_litert():
-    """Keras added `model.export(format="litert")` in 3.13."""
-    major, minor = (int(part) for part in keras.version().split(".")[:2])
-    if (major, minor) < LITERT_KERAS_VERSION:
-        raise ValueError(
-            "LiteRT export needs Keras 3.13 or newer (`model.export(format='litert')`); "
-            f"this is Keras {keras.version()}. Upgrade Keras, or export to ONNX or a SavedModel."
-        )
-
-
 def _check_model(model):
     if not model.built or not getattr(model, "inputs", None):
         raise validation.invalid_value(
@@ -271,7 +261,9 @@ def export_litert(model, path):
     """Exports the model (preprocessed float input) to LiteRT; needs `[litert]`
     and Keras 3.13 or newer (`model.export(format="litert")`)."""
     _check_backend()
-    _check_keras_exports_litert()
+    validation.check_keras_version(
+        "LiteRT export", LITERT_KERAS_VERSION, keras.version(),
+        "`model.export(format='litert')`", "Upgrade Keras, or export to ONNX or a SavedModel.")
     _check_model(model)
     _called_once(model)
     return _export_file(model, path, "litert")

@@ -106,3 +106,14 @@ def check_tensorflow_backend(feature, backend):
             f"Keras is first imported. Received: backend={backend!r}"
         )
     return backend
+
+
+def check_keras_version(feature, minimum, installed, api, alternative):
+    """Checks the installed Keras (`keras.version()`) is `minimum` (major, minor)
+    or newer, as `feature` needs for `api`; `alternative` ends the message."""
+    if tuple(int(part) for part in installed.split(".")[:2]) < minimum:
+        raise ValueError(
+            f"{feature} needs Keras {minimum[0]}.{minimum[1]} or newer ({api}); this is "
+            f"Keras {installed}. {alternative}"
+        )
+    return installed

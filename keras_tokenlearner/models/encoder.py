@@ -5,8 +5,6 @@ ViT and VideoViT differ only in their stem (2-D patches or 3-D tubelets); both
 hand a patch grid to `encode`, which builds the rest of the functional graph.
 """
 
-import inspect
-
 import keras
 
 from keras_tokenlearner import validation
@@ -22,7 +20,7 @@ from keras_tokenlearner.models.layer_walk import nested_layers
 
 POOLINGS = ("gap", "token")
 STEM_INITIALIZER = "lecun_normal"  # Flax Conv default, used by the authors.
-FILTERS_KERAS_VERSION = "3.13"  # the first with `Model.quantize(filters=...)`
+FILTERS_KERAS_VERSION = (3, 13)  # the first with `Model.quantize(filters=...)`
 
 
 class EncoderModel(keras.Model):
@@ -56,23 +54,15 @@ class EncoderModel(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         quantized = config.pop("quantized_layers", {})
-        if quantized:
-            _check_quantize_takes_filters(cls)
+        if quantized:  # quantizing the saved layers alone needs `quantize(filters=...)`
+            validation.check_keras_version(
+                f"Reloading a quantized {cls.__name__}", FILTERS_KERAS_VERSION, keras.version(),
+                "`Model.quantize(filters=...)`",
+                "Upgrade Keras, or reload the model saved before quantizing and quantize it again.")
         model = cls(**config)
         for mode in sorted(set(quantized.values())):
             model.quantize(mode, filters=lambda layer, mode=mode: quantized.get(layer.path) == mode)
         return model
-
-
-def _check_quantize_takes_filters(model_class):
-    """Quantizing the saved layers alone needs `Model.quantize(filters=...)`,
-    which came with Keras 3.13."""
-    if "filters" not in inspect.signature(model_class.quantize).parameters:
-        raise ValueError(
-            f"Reloading a quantized {model_class.__name__} needs Keras {FILTERS_KERAS_VERSION} "
-            f"or newer (`Model.quantize(filters=...)`); this is Keras {keras.version()}. "
-            "Upgrade Keras, or reload the model saved before quantizing and quantize it again."
-        )
 
 
 def resolve_policy(dtype):

@@ -1,7 +1,10 @@
 """Training checkpoints: every model and optimizer variable plus the loop state.
 
 Each checkpoint is a directory `checkpoints/step_00000100/` holding
-`variables.npz` and `state.json`, written atomically (see
+`variables.npz`, `state.json` and, where the input pipeline can be saved,
+`input/`: the training input iterator's position (a `tf.train.Checkpoint`
+of the iterator: its shuffle and prefetch buffers and any `cache()`
+contents, so a resumed run reads on from there instead of replaying), written atomically (see
 `keras_tokenlearner.atomic`) on any path `tf.io.gfile` reaches (local,
 `gs://`, `ram://`). The newest complete one is the resume point.
 
@@ -29,6 +32,11 @@ SEED_STATE = "seed_generator_state"  # the name of a Keras SeedGenerator's varia
 SEED_GENERATORS = "seed_generators"
 OPTIMIZER = "optimizer"
 SHOWN = 5  # variables named in an error, at most
+INPUT_STATE = "input/iterator"  # the iterator's tf.train.Checkpoint prefix in a checkpoint
+
+
+class InputStateError(ValueError):
+    """The input pipeline's position cannot be saved; the message says why."""
 
 
 class NonFiniteWeightsError(ValueError):
@@ -86,11 +94,13 @@ def checkpoint_variables(model, optimizer):
     return variables
 
 
-def save(directory, step, variables, state):
-    """Writes checkpoint `step` atomically and keeps the newest KEEP.
+def save(directory, step, variables, state, iterator=None):
+    """Writes checkpoint `step` atomically and keeps the newest KEEP; with
+    `iterator`, the input's position too (`state["input_saved"]` says so).
 
     Refuses (NonFiniteWeightsError) to write NaN or infinite weights, so the
-    newest checkpoint is always a good one.
+    newest checkpoint is always a good one. Raises InputStateError, writing
+    nothing, when `iterator`'s pipeline cannot be saved.
     """
     arrays = check_finite(variables, step)
     filesystem.makedirs(directory)
@@ -98,13 +108,33 @@ def save(directory, step, variables, state):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     with atomic.atomic_directory(path, overwrite=True) as temporary:
+        if iterator is not None:
+            _save_input(temporary, iterator)
         with filesystem.open(filesystem.join(temporary, "variables.npz"), "wb") as handle:
             handle.write(buffer.getvalue())
         with filesystem.open(filesystem.join(temporary, "state.json"), "w") as handle:
-            handle.write(json.dumps({**state, "step": step}))
+            handle.write(json.dumps({**state, "step": step, "input_saved": iterator is not None}))
     for old in sorted(_steps(directory))[:-KEEP]:
         filesystem.rmtree(filesystem.join(directory, f"step_{old:08d}"), ignore_errors=True)
     return path
+
+
+def _save_input(directory, iterator):
+    import tensorflow as tf  # the trainer's; the rest of this module is NumPy
+
+    try:
+        tf.train.Checkpoint(iterator=iterator).write(filesystem.join(directory, INPUT_STATE))
+    except (tf.errors.OpError, ValueError, TypeError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise InputStateError(reason) from None
+
+
+def restore_input(path, iterator):
+    """Moves `iterator` to the input position saved with checkpoint `path`."""
+    import tensorflow as tf
+
+    reader = tf.train.Checkpoint(iterator=iterator)
+    reader.read(filesystem.join(path, INPUT_STATE)).assert_consumed()
 
 
 def check_finite(variables, step):
@@ -181,6 +211,17 @@ def restore(path, variables):
     for key, variable in variables.items():
         variable.assign(arrays[key])
     return read_state(path)
+
+
+def check_same_run(saved, fields, path):
+    """Refuses to resume a checkpoint that another configuration wrote."""
+    for name, value in fields.items():
+        if name in saved and saved[name] != value:
+            raise ValueError(
+                f"Checkpoint {path} was written by a run with {name}={saved[name]!r}, and "
+                f"this run has {name}={value!r}. Resume with the same settings, or give "
+                "this run a workdir of its own (--workdir)."
+            )
 
 
 def read_state(path):

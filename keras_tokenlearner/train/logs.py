@@ -3,11 +3,14 @@
 import csv
 import importlib
 import io
+import sys
+import time
 
 from keras_tokenlearner import atomic
 from keras_tokenlearner import filesystem
 
-HEADER = ["step", "epoch", "loss", "learning_rate"]
+HEADER = ["step", "epoch", "loss", "learning_rate", "time"]  # time: Unix seconds, per call
+PRINT_EVERY_SECONDS = 10  # when stdout is not a terminal (logs, CI)
 NO_TENSORBOARD = ("TensorBoard logs skipped: the `tensorboard` package is not installed "
                   "(pip install tensorboard). log.csv holds the same numbers.")
 
@@ -51,7 +54,8 @@ class Logs:
         if not self.enabled:
             return
         rows = list(zip(steps, epochs, losses, learning_rates))
-        self.rows += [[step, epoch, f"{loss:.6f}", f"{rate:.6g}"]
+        now = f"{time.time():.3f}"  # when the host read the call's losses
+        self.rows += [[step, epoch, f"{loss:.6f}", f"{rate:.6g}", now]
                       for step, epoch, loss, rate in rows]
         if self.summary is None:
             return
@@ -78,6 +82,52 @@ class Logs:
             self.flush()
             if self.summary is not None:
                 self.summary.close()
+
+
+class Progress:
+    """One progress line: step, last loss, time per step and ETA.
+
+    Its clock starts after the first call, whose time is mostly the XLA
+    compile, so the ETA counts the steps' time only.
+    """
+
+    def __init__(self, total_steps, verbose, clock=time.perf_counter, stream=sys.stdout):
+        self.total_steps, self.verbose = total_steps, verbose
+        self.clock, self.stream = clock, stream
+        self.started = None  # (step, time) after the first call
+        self.last_print = None
+
+    def update(self, step, loss):
+        """Called after each call, with the step reached and its last loss."""
+        now = self.clock()
+        if self.started is None:
+            self.started = (step, now)
+        if not self.verbose:
+            return
+        done = step == self.total_steps
+        if not (done or self.stream.isatty() or self.last_print is None
+                or now - self.last_print >= PRINT_EVERY_SECONDS):
+            return
+        self.last_print = now
+        end = "\n" if done or not self.stream.isatty() else ""
+        self.stream.write(f"\r{self.line(step, loss, now)}{end}")
+        self.stream.flush()
+
+    def line(self, step, loss, now):
+        width = len(str(self.total_steps))
+        text = f"step {step:>{width}}/{self.total_steps} - loss {loss:.4f}"
+        first_step, first_time = self.started
+        if step > first_step:
+            per_step = (now - first_time) / (step - first_step)
+            eta = per_step * (self.total_steps - step)
+            text += f" - {per_step * 1000:.0f} ms/step - ETA {_clock_time(eta)}"
+        return text
+
+
+def _clock_time(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
 
 
 def _rows_up_to(path, step):

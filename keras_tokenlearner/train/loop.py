@@ -4,8 +4,12 @@ Keras 3's `fit` fails with `jit_compile=True` under MirroredStrategy over
 several devices (keras#19005) and does not support
 MultiWorkerMirroredStrategy at all (keras#20585). This loop works in both:
 
-* each replica computes its loss (scaled by the GLOBAL batch size) and its
-  gradients in a `tf.function(jit_compile=True)`;
+* the host reads global batches from one plain tf.data iterator (no
+  tf.distribute input pipeline, see `inputs`), and replica k of R takes
+  examples [k * n // R, (k + 1) * n // R) of each batch of n, so a partial
+  last batch splits as evenly as it can;
+* each replica computes its loss (scaled by the GLOBAL batch's size, n)
+  and its gradients in a `tf.function(jit_compile=True)`;
 * the per-replica gradients are summed across replicas with
   `strategy.reduce`, in cross-replica context;
 * the optimizer applies the summed gradients there, so its global-norm
@@ -47,26 +51,64 @@ def replica_values(variables):
     return [value + offset for value, offset in zip(_values(variables), offsets)], offsets
 
 
-def _loss_and_gradients(model, optimizer, loss_fn, global_batch_size):
-    """`fn(trainable_values, non_trainable_values, images, labels) -> (loss,
-    gradients, updated non-trainable values)`: stateless, on tensors."""
+def _loss_and_gradients(model, optimizer, loss_fn):
+    """`fn(trainable_values, non_trainable_values, images, labels, global_count)
+    -> (loss, gradients, updated non-trainable values)`: stateless, on
+    tensors; the loss is this replica's share of the global batch's mean."""
     scales_loss = hasattr(optimizer, "inner_optimizer")  # LossScaleOptimizer
 
-    def loss_and_gradients(trainable_values, non_trainable_values, images, labels):
+    def loss_and_gradients(trainable_values, non_trainable_values, images, labels,
+                           global_count):
         with tf.GradientTape() as tape:
             tape.watch(trainable_values)
             logits, non_trainable_values = model.stateless_call(
                 trainable_values, non_trainable_values, images, training=True
             )
-            loss = tf.reduce_sum(loss_fn(labels, logits)) / global_batch_size
+            loss = tf.reduce_sum(loss_fn(labels, logits)) / tf.cast(global_count, tf.float32)
             scaled = optimizer.scale_loss(loss) if scales_loss else loss
         return loss, tape.gradient(scaled, trainable_values), non_trainable_values
 
     return loss_and_gradients
 
 
-def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
-    """Returns `step(images, labels) -> global mean loss` for distributed batches.
+def inputs(strategy, dataset):
+    """An iterator over `dataset`'s global batches, as `split` expects them.
+
+    Off TPU it is the dataset's own iterator, read on the host: a
+    tf.distribute distributed dataset adds a per-device pipeline whose
+    autotuning thread can hold the iterator's teardown for up to a minute
+    (see `strategies.distribute_options`). A TPU reads per-replica batches
+    from its distributed dataset.
+    """
+    dataset = dataset.with_options(strategies.distribute_options())
+    if strategies.is_tpu(strategy):
+        return iter(strategy.experimental_distribute_dataset(dataset))
+    return iter(dataset)
+
+
+def global_count(strategy, labels):
+    """The number of examples in the global batch `labels` (`split`'s input)."""
+    if strategies.is_tpu(strategy):  # per-replica batches of one static size
+        return strategy.num_replicas_in_sync * labels.values[0].shape[0]
+    return tf.shape(labels)[0]
+
+
+def split(strategy, tensor):
+    """A global batch as per-replica values: replica k of R gets examples
+    [k * n // R, (k + 1) * n // R) of the batch of n (a TPU's are split already)."""
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1 or strategies.is_tpu(strategy):
+        return tensor
+
+    def part(context):
+        count, replica = tf.shape(tensor)[0], context.replica_id_in_sync_group
+        return tensor[replica * count // replicas:(replica + 1) * count // replicas]
+
+    return strategy.experimental_distribute_values_from_function(part)
+
+
+def make_train_step(strategy, model, optimizer, loss_fn, jit_compile):
+    """Returns `step(images, labels) -> global mean loss` for global batches.
 
     On one replica the whole step, optimizer update included, is one XLA
     computation, as in Keras `fit(jit_compile=True)`. On several, the
@@ -76,12 +118,12 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
     gradients outside it.
     """
     trainable, non_trainable = model.trainable_variables, model.non_trainable_variables
-    loss_and_gradients = _loss_and_gradients(model, optimizer, loss_fn, global_batch_size)
+    loss_and_gradients = _loss_and_gradients(model, optimizer, loss_fn)
 
     @tf.function(jit_compile=jit_compile)
     def single_replica_step(images, labels):
         loss, gradients, updated = loss_and_gradients(
-            _values(trainable), _values(non_trainable), images, labels)
+            _values(trainable), _values(non_trainable), images, labels, tf.shape(labels)[0])
         optimizer.apply(gradients, trainable)
         for variable, value in zip(non_trainable, updated):
             variable.assign(value)  # e.g. the dropout seed state
@@ -91,15 +133,18 @@ def make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_
         return single_replica_step
     replica_gradients = tf.function(loss_and_gradients, jit_compile=jit_compile)
 
-    def replica_step(images, labels):
+    def replica_step(images, labels, count):
         values, offsets = replica_values(non_trainable)
-        loss, gradients, updated = replica_gradients(_values(trainable), values, images, labels)
+        loss, gradients, updated = replica_gradients(_values(trainable), values, images, labels,
+                                                     count)
         for variable, value, offset in zip(non_trainable, updated, offsets):
             variable.assign(value - offset)  # e.g. dropout seed state, the same on every replica
         return loss, gradients
 
     def step(images, labels):
-        losses, gradients = strategy.run(replica_step, args=(images, labels))
+        count = global_count(strategy, labels)
+        losses, gradients = strategy.run(
+            replica_step, args=(split(strategy, images), split(strategy, labels), count))
         gradients = [strategy.reduce("SUM", g, axis=None) for g in gradients]
         optimizer.apply(gradients, trainable)
         return strategy.reduce("SUM", losses, axis=None)
@@ -113,16 +158,16 @@ def learning_rate(optimizer):
     return tf.cast(inner.learning_rate, tf.float32)
 
 
-def make_train_loop(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile):
+def make_train_loop(strategy, model, optimizer, loss_fn, jit_compile):
     """Returns `train_steps(iterator, num_steps) -> (losses, learning_rates)`.
 
     One call runs `num_steps` optimizer steps on the next `num_steps`
-    batches of the distributed `iterator`, in one `tf.function` (a graph
+    batches of `iterator` (`inputs`), in one `tf.function` (a graph
     loop, so a new `num_steps` does not retrace), and returns each step's
     global mean loss and learning rate, shape (num_steps,): the host reads
     them once per call, not once per step.
     """
-    step = make_train_step(strategy, model, optimizer, loss_fn, global_batch_size, jit_compile)
+    step = make_train_step(strategy, model, optimizer, loss_fn, jit_compile)
 
     @tf.function
     def train_steps(iterator, num_steps):
@@ -154,22 +199,17 @@ def make_eval_step(strategy, model, jit_compile):
 
     @tf.function
     def step(images, labels):
-        correct, count = strategy.run(replica_counts, args=(images, labels))
+        correct, count = strategy.run(
+            replica_counts, args=(split(strategy, images), split(strategy, labels)))
         return strategy.reduce("SUM", correct, axis=None), strategy.reduce("SUM", count, axis=None)
 
     return step
 
 
-def distribute(strategy, dataset):
-    return strategy.experimental_distribute_dataset(
-        dataset.with_options(strategies.distribute_options())
-    )
-
-
 def evaluate(strategy, eval_step, dataset):
-    """Top-1 accuracy of the model on `dataset`."""
+    """`(top-1 accuracy, examples evaluated)` of the model on `dataset`."""
     correct = count = 0
-    for images, labels in distribute(strategy, dataset):
+    for images, labels in inputs(strategy, dataset):
         batch_correct, batch_count = eval_step(images, labels)
         correct, count = correct + int(batch_correct), count + int(batch_count)
-    return correct / max(count, 1)
+    return correct / max(count, 1), count

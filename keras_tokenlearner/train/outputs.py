@@ -19,9 +19,10 @@ def _write_json_atomically(path, payload):
 
 
 def _evaluate(run):
+    """`(test accuracy, test examples)`, or (None, None) without test data."""
     test_batches = run.data.test()
     if test_batches is None:
-        return None
+        return None, None
     eval_step = loop.make_eval_step(run.strategy, run.model, run.config.jit_compile)
     return loop.evaluate(run.strategy, eval_step, test_batches)
 
@@ -29,8 +30,10 @@ def _evaluate(run):
 def finish(run, images_per_second):
     """Evaluates, saves model.keras and metrics.json; returns the metrics."""
     config = run.config
+    test_accuracy, test_examples = _evaluate(run)
     metrics = {
-        "test_accuracy": _evaluate(run),
+        "test_accuracy": test_accuracy,
+        "test_examples": test_examples,  # every example of the test data, on every strategy
         "train_images_per_second": images_per_second,  # wall-clock, steady state
         "steps": run.total_steps,
         "steps_per_call": config.steps_per_call,

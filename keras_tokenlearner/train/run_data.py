@@ -17,7 +17,8 @@ class RunData:
     """What the loop needs from the data.
 
     `train(start_step, total_steps)` returns the batches of those steps as
-    one dataset; `test()` the evaluation batches, or None.
+    one dataset; `test()` the evaluation batches, or None; `structure` what
+    a resumed run's training data must keep (see `checkpoints.check_same_run`).
     """
 
     num_classes: Optional[int]
@@ -26,6 +27,7 @@ class RunData:
     steps_per_epoch: Optional[int]  # None: the dataset has no end (pass `steps`)
     train: Callable
     test: Callable
+    structure: dict
 
 
 def from_named(config, builder, info, image_shape, record):
@@ -45,22 +47,26 @@ def from_named(config, builder, info, image_shape, record):
                              training=False, preprocessing=record)
 
     return RunData(info.num_classes, tuple(info.class_names), batch_size,
-                   info.num_train_examples // batch_size, train, test)
+                   info.num_train_examples // batch_size, train, test,
+                   {"dataset_examples": info.num_train_examples})
 
 
 def _batch_size(config, dataset):
-    """The static batch size of `dataset`'s (images, labels) elements."""
+    """The full batch size of `dataset`'s (images, labels) batches: the
+    static one, else `config.batch_size`, else the first batch's size."""
     spec = dataset.element_spec
     if not (isinstance(spec, tuple) and len(spec) == 2):
         raise validation.invalid_value("dataset", "(images, labels) elements", spec)
     if not spec[1].dtype.is_integer:
         raise validation.invalid_value("dataset", "integer class ids as labels", spec[1])
-    batch_size = spec[0].shape[0] if spec[0].shape.rank else None
-    if batch_size is None:
+    if spec[1].shape.rank != 1 or not spec[0].shape.rank:
         raise validation.invalid_value(
-            "dataset", "batches of one fixed size, the global batch: "
-            "dataset.batch(BATCH, drop_remainder=True)", spec,
+            "dataset", "batches of (images, labels), one integer label per image: "
+            "dataset.batch(BATCH)", spec,
         )
+    batch_size = spec[0].shape[0]
+    if batch_size is None:  # .batch(n) without drop_remainder: its full batches hold n
+        batch_size = config.batch_size or int(next(iter(dataset.take(1)))[1].shape[0])
     if config.batch_size not in (None, batch_size):
         raise validation.invalid_value(
             "batch_size", f"None or the dataset's own batch size ({batch_size})",
@@ -69,13 +75,21 @@ def _batch_size(config, dataset):
     return batch_size
 
 
-def from_datasets(config):
-    """Your batched datasets, fed to the model as they are.
+def structure(dataset):
+    """What a resumed run's dataset must keep: its element spec and its length."""
+    return {"dataset_element_spec": repr(dataset.element_spec),
+            "dataset_cardinality": int(dataset.cardinality())}
 
-    A resumed run replays `dataset.repeat()` past the batches already
-    trained on (the input is read again, not trained on), so it sees the
-    same batches as an uninterrupted run whenever the dataset is
-    deterministic (a shuffle with a `seed`).
+
+def from_datasets(config):
+    """Your batched datasets, fed to the model as they are: `.batch(n)`,
+    with or without `drop_remainder`; a partial last batch is trained on and
+    evaluated, as Keras `fit` does.
+
+    `train(0, total_steps)` is the stream a run iterates and checkpoints;
+    `train(start_step, total_steps)` replays `dataset.repeat()` past the
+    batches already trained on, for a pipeline whose position cannot be
+    saved.
     """
     dataset, batch_size = config.dataset, _batch_size(config, config.dataset)
     cardinality = int(dataset.cardinality())
@@ -94,4 +108,4 @@ def from_datasets(config):
     def test():
         return config.test_dataset
 
-    return RunData(None, None, batch_size, steps_per_epoch, train, test)
+    return RunData(None, None, batch_size, steps_per_epoch, train, test, structure(dataset))

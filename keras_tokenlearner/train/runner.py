@@ -16,10 +16,12 @@ from keras_tokenlearner.train import loop
 from keras_tokenlearner.train import outputs
 from keras_tokenlearner.train import recipe
 from keras_tokenlearner.train import run_data
+from keras_tokenlearner.train import run_input
 from keras_tokenlearner.train import run_model
 from keras_tokenlearner.train import strategies
 from keras_tokenlearner.train.config import TrainConfig
 from keras_tokenlearner.train.logs import Logs
+from keras_tokenlearner.train.logs import Progress
 
 
 @dataclasses.dataclass
@@ -111,34 +113,25 @@ def _checkpoint_directory(config):
 
 
 def _run_fields(run):
-    """The settings a checkpoint records, with the batch size the run uses."""
-    return {**run.config.run_fields(), "batch_size": run.data.batch_size}
-
-
-def _check_same_run(saved, fields, path):
-    """Refuses to resume a checkpoint that another configuration wrote."""
-    for name, value in fields.items():
-        if name in saved and saved[name] != value:
-            raise ValueError(
-                f"Checkpoint {path} was written by a run with {name}={saved[name]!r}, and "
-                f"this run has {name}={value!r}. Resume with the same settings, or give "
-                "this run a workdir of its own (--workdir)."
-            )
+    """The settings a checkpoint records, with the batch size the run uses and
+    its training data's structure (element spec and length)."""
+    return {**run.config.run_fields(), "batch_size": run.data.batch_size, **run.data.structure}
 
 
 def restore(run):
-    """Restores the newest checkpoint, if any; returns the step to start at."""
+    """Restores the newest checkpoint's variables, if any; returns
+    `(step to start at, its path or None)`."""
     path = checkpoints.latest(_checkpoint_directory(run.config))
     if path is None:
-        return 0
-    _check_same_run(checkpoints.read_state(path).get("run", {}), _run_fields(run), path)
+        return 0, None
+    checkpoints.check_same_run(checkpoints.read_state(path).get("run", {}), _run_fields(run), path)
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
     step = checkpoints.restore(path, variables)["step"]
     if run.config.verbose and step >= run.total_steps:
         print(f"{path} is this run's last step: nothing left to train, evaluating it.")
     elif run.config.verbose:
         print(f"Resuming from {path} (step {step}).")
-    return step
+    return step, path
 
 
 def _stop(problem, config):
@@ -156,15 +149,22 @@ def _check_finite(losses, step, config):
         _stop(f"The loss became {losses[bad[0]]} at step {step + bad[0] + 1}", config)
 
 
-def _save_checkpoint(config, step, variables, state, chief):
+def _save_checkpoint(config, step, variables, state, chief, input_state=None):
     """The chief writes the checkpoint; every worker checks the weights are
     finite, so that all of them stop together rather than the others
-    waiting for the chief in the next step."""
+    waiting for the chief in the next step. `input_state` is the run's
+    `run_input.InputState` (its iterator's position is saved with the
+    checkpoint while its pipeline allows), or None."""
     try:
-        if chief:
-            checkpoints.save(_checkpoint_directory(config), step, variables, state)
-        else:
+        if not chief:
             checkpoints.check_finite(variables, step)
+            return
+        try:
+            iterator = input_state and input_state.saveable_iterator()
+            checkpoints.save(_checkpoint_directory(config), step, variables, state, iterator)
+        except checkpoints.InputStateError as error:
+            input_state.cannot_save(str(error))
+            checkpoints.save(_checkpoint_directory(config), step, variables, state)
     except checkpoints.NonFiniteWeightsError as error:
         _stop(f"The weights became NaN or infinite ({error})", config)
 
@@ -186,7 +186,7 @@ def _call_size(run, step, first):
     return min(run.config.steps_per_call, next_checkpoint - step, run.total_steps - step)
 
 
-def _after_call(run, step, losses, rates, logs, variables):
+def _after_call(run, step, losses, rates, logs, variables, input_state):
     """Checks, logs and (on a checkpoint step) saves the steps a call ran,
     steps step+1 ... step+len(losses); returns the step reached."""
     config, steps_per_epoch = run.config, run.data.steps_per_epoch
@@ -197,13 +197,13 @@ def _after_call(run, step, losses, rates, logs, variables):
     step = steps[-1]
     if step % config.checkpoint_every == 0 or step == run.total_steps:
         _save_checkpoint(config, step, variables, _loop_state(run, epochs[-1]),
-                         strategies.is_chief(run.strategy))
+                         strategies.is_chief(run.strategy), input_state)
         logs.flush()
     return step
 
 
-def run_steps(run, start_step):
-    """Trains from `start_step` to `total_steps`.
+def run_steps(run, start_step, checkpoint=None):
+    """Trains from `start_step` (restored from `checkpoint`) to `total_steps`.
 
     Returns the steady-state training images/s: wall-clock time from the end
     of the first call (which compiles) to the end of training, input,
@@ -212,22 +212,20 @@ def run_steps(run, start_step):
     config = run.config
     loss_fn = recipe.make_loss(run.model.outputs[0].shape[-1], config.label_smoothing)
     train_steps = loop.make_train_loop(
-        run.strategy, run.model, run.optimizer, loss_fn, run.data.batch_size, config.jit_compile
+        run.strategy, run.model, run.optimizer, loss_fn, config.jit_compile
     )
     logs = Logs(config.workdir, strategies.is_chief(run.strategy), start_step)
-    progress = keras.utils.Progbar(  # shows each call's last loss (Progbar's mean over
-        # the whole run jumped to the last step's loss on the final update)
-        run.total_steps, verbose=1 if config.verbose else 0, stateful_metrics=["loss"]
-    )
+    progress = Progress(run.total_steps, config.verbose)
     variables = checkpoints.checkpoint_variables(run.model, run.optimizer)
-    iterator = iter(loop.distribute(run.strategy, run.data.train(start_step, run.total_steps)))
+    input_state = run_input.InputState(run, start_step, checkpoint)
     step, timed_from = start_step, None
     try:
         while step < run.total_steps:
             size = _call_size(run, step, first=timed_from is None)
-            losses, rates = (t.numpy() for t in train_steps(iterator, tf.constant(size)))
-            step = _after_call(run, step, losses, rates, logs, variables)
-            progress.update(step, values=[("loss", float(losses[-1]))])
+            call = train_steps(input_state.iterator, tf.constant(size))
+            losses, rates = (t.numpy() for t in call)
+            step = _after_call(run, step, losses, rates, logs, variables, input_state)
+            progress.update(step, float(losses[-1]))
             timed_from = timed_from or (step, time.perf_counter())
     finally:
         logs.close()
@@ -258,7 +256,8 @@ def train(config=None, **fields):
 
     Returns:
         dict: the metrics also written to `<workdir>/metrics.json`:
-        `test_accuracy` (None without test data), `train_images_per_second`
+        `test_accuracy` (None without test data), `test_examples` (how many it covers),
+        `train_images_per_second`
         (None when no step was left to train), `steps`, `batch_size`,
         `strategy`, `num_replicas`, `model`, `dataset`, `weights`,
         `preprocessing`, `parameters`, `gflops_per_example` (zoo models),
@@ -281,8 +280,8 @@ def train(config=None, **fields):
     started = time.perf_counter()
     with run_model.preserved_dtype_policy():
         run = setup(config)
-        start_step = restore(run)
-        images_per_second = run_steps(run, start_step)
+        start_step, checkpoint = restore(run)
+        images_per_second = run_steps(run, start_step, checkpoint)
         metrics = outputs.finish(run, images_per_second)
     if isinstance(config.model, keras.Model):  # the caller's model holds the trained weights
         config.model.set_weights(run.model.get_weights())

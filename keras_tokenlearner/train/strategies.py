@@ -147,12 +147,29 @@ def is_chief(strategy):
     )
 
 
+def is_tpu(strategy):
+    return isinstance(strategy, tf.distribute.TPUStrategy)
+
+
 def distribute_options():
-    """tf.data options for multi-worker sharding of in-memory-like data."""
+    """tf.data options of the trainer's input: multi-worker sharding of
+    in-memory-like data, and no autotuning thread.
+
+    An iterator whose pipeline is autotuned owns a `tf_data_model` thread,
+    and the iterator's destructor joins it. In a training process that
+    thread sometimes sleeps out its whole optimization period (which doubles
+    up to 60 s) instead of waking when the iterator is cancelled: `train()`
+    then stalled for seconds to most of a minute after its last step
+    (docs/development.md#the-end-of-training-stall). Without autotuning,
+    `num_parallel_calls=AUTOTUNE` maps run on every core and AUTOTUNE
+    prefetch buffers still grow (TensorFlow's legacy buffer tuner), so the
+    input is as fast here.
+    """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = (
         tf.data.experimental.AutoShardPolicy.DATA
     )
+    options.autotune.enabled = False
     return options
 
 

@@ -34,7 +34,7 @@ def test_save_restore_keep_newest_and_ignore_temporaries(tmp_path):
     assert newest.endswith("step_00000040")
     assert not (tmp_path / ".step_00000050.tmp-abc").exists()
     restored = {"b/bias": FakeVariable([[0.0]]), "a/kernel": FakeVariable([0.0, 0.0])}
-    assert checkpoints.restore(newest, restored) == {"epoch": 2, "step": 40}
+    assert checkpoints.restore(newest, restored) == {"epoch": 2, "step": 40, "input_saved": False}
     np.testing.assert_array_equal(restored["a/kernel"].value, [5.0, 6.0])  # by path, not order
     np.testing.assert_array_equal(restored["b/bias"].value, [[3.0]])
 

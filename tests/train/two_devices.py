@@ -12,6 +12,7 @@ runs them in this order and writes OUTDIR/results.json after each:
 * `equivalence`: tests/train/equivalence.py, into OUTDIR/equivalence;
 * `batch_size`: `keras-tokenlearner train --strategy mirrored --cpu-devices 2
   --batch-size 7`, its status and stderr;
+* `partial_batches`: tests/train/partial_batches.py on 2 replicas;
 * `tpu`: `make_strategy("tpu")` where a TPU device seems attached but this
   TensorFlow has no TPU support: what it wrote to stdout (file descriptor 1).
   Last: connecting to a TPU cluster changes TensorFlow's process-wide context.
@@ -68,6 +69,16 @@ def batch_size(outdir, data_dir):
     return {"status": status, "stderr": error.getvalue()}
 
 
+def partial_batches(outdir, data_dir):
+    """`.batch(n)` without drop_remainder on 2 replicas: 1499 training
+    examples in batches of 64 (the last holds 27: 13 and 14 per replica) and
+    the 298 test examples in batches of 9 (the last holds 1: 0 and 1)."""
+    from tests.train import partial_batches as check
+
+    return check.train_on(os.path.join(outdir, "partial_batches"), strategy="mirrored",
+                          cpu_devices=2)
+
+
 def tpu(outdir, data_dir):
     from keras_tokenlearner.train import strategies
 
@@ -89,6 +100,7 @@ CHECKS = {
     "equivalence": lambda outdir, data_dir: equivalence.main(
         os.path.join(outdir, "equivalence"), data_dir),
     "batch_size": batch_size,
+    "partial_batches": partial_batches,
     "tpu": tpu,
 }
 

@@ -63,6 +63,7 @@ setup(
         "litert": ["ai-edge-litert"],
         "safetensors": ["safetensors"],  # timm and Hugging Face checkpoints
         "kaggle": ["kagglehub"],  # kaggle:// keras-hub preset handles
+        "hub": ["huggingface_hub>=0.26"],  # hf:// Hugging Face Hub repositories
         "notebooks": ["matplotlib", "jupyter"],
         "docs": DOCS,  # the documentation site: `mkdocs build --strict`
         "test": [
@@ -78,6 +79,7 @@ setup(
             "nbmake",
             "ipykernel",
             "safetensors",
+            "huggingface_hub>=0.26",
             *DOCS,
         ],
     },

@@ -184,7 +184,12 @@ def create_model(name, /, weights=None, video_inflation="central_frame", **overr
 
 def create_model_with_report(name, /, weights=None, video_inflation="central_frame",
                              **overrides):
-    """`create_model`, also returning the `LoadReport` of `weights` (None without)."""
+    """`create_model`, also returning the `LoadReport` of `weights` (None without).
+
+    A checkpoint name that states its resolution (such as
+    `"imagenet21k+imagenet2012-384"`) makes that resolution the model's
+    `image_shape` unless `image_shape` is overridden.
+    """
     arguments = model_arguments(name)
     model_class = ZOO[name][0]
     accepted = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
@@ -203,6 +208,9 @@ def create_model_with_report(name, /, weights=None, video_inflation="central_fra
         return model_class(**{"preprocessing": preprocessing.MINUS_ONE_TO_ONE, **arguments}), None
     from keras_tokenlearner import pretrained  # NumPy and SciPy only; no backend code
 
+    size = pretrained.named.image_size(weights)
+    if size is not None and "image_shape" not in overrides:  # the size it was fine-tuned at
+        arguments["image_shape"] = (size, size, *arguments["image_shape"][2:])
     checkpoint = pretrained.read_checkpoint(weights, arguments)
     source = {**pretrained.numerics(checkpoint), "preprocessing": checkpoint.preprocessing}
     model = model_class(**{**source, **arguments})

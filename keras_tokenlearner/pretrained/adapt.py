@@ -1,10 +1,14 @@
 """Fitting a `Checkpoint` to a model, as the authors' loaders do, and reporting it.
 
-`plan` computes every value to assign and the report, checking all shapes
-first; `load_pretrained` assigns only after the whole plan succeeded, so a
-failed load leaves the model untouched. What is adapted:
+`plan` checks every shape against the model and returns, per model weight,
+a `Stored` value that reads (and adapts) its array only when
+`load_pretrained` assigns it, after the whole plan succeeded: a failed load
+leaves the model untouched, and a load holds one array at a time. A
+checkpoint that does not fit raises `CheckpointMismatchError`, carrying the
+`LoadReport` as far as it got. What is adapted:
 
-- the position embedding: resized over the grid with
+- the position embedding (read while planning: it is small): resized over
+  the grid by `models.resize_position_embedding(method="zoom")`, which is
   `scipy.ndimage.zoom(order=1)` (corner-aligned, as vit_jax, big_vision and
   Scenic), then repeated over the frames of a video model;
 - the class token: dropped for a GAP model (every TokenLearner model), with
@@ -23,12 +27,13 @@ import dataclasses
 
 import keras
 import numpy as np
-import scipy.ndimage
 
 from keras_tokenlearner import validation
 from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.models.resolution import patch_grid
+from keras_tokenlearner.models.resolution import resize_position_embedding
 from keras_tokenlearner.pretrained import checkpoint as ckpt
+from keras_tokenlearner.pretrained import errors
 
 INFLATIONS = ("central_frame", "average")
 FRESH_LAYERS = ("token_learner", "token_fuser")
@@ -84,12 +89,13 @@ def _layers(entries):
 
 
 def plan(model, checkpoint, video_inflation="central_frame"):
-    """(values by weight path, LoadReport): checks everything, assigns nothing."""
+    """(`Stored` values by weight path, LoadReport): checks every shape,
+    reads only the position embedding, assigns nothing."""
     validation.check_choice("video_inflation", video_inflation, INFLATIONS)
     report = LoadReport(checkpoint.source, checkpoint.format, dropped=dict(checkpoint.dropped))
     report.numerics = numerics_differences(model, checkpoint)
     report.preprocessing = preprocessing_differences(model, checkpoint)
-    _check_depth_and_heads(model, checkpoint)
+    _check_depth_and_heads(model, checkpoint, report)
     values = {}
     for variable in model.weights:
         path = variable.path
@@ -128,10 +134,11 @@ def _value_for(path, shape, model, checkpoint, report, video_inflation):
                               else _head_reason(checkpoint, path, shape))
         return None
     if path_in_checkpoint not in weights:
-        raise ValueError(f"The checkpoint {checkpoint.source} holds nothing for model weight "
-                         f"{path!r} {shape}.")
+        raise errors.CheckpointMismatchError(
+            f"The checkpoint {checkpoint.source} holds nothing for model weight {path!r} "
+            f"{shape}.", source=checkpoint.source, report=report)
     value = weights[path_in_checkpoint]
-    _check_shape(checkpoint, path_in_checkpoint, path, value.shape, shape)
+    _check_shape(checkpoint, path_in_checkpoint, path, value.shape, shape, report)
     report.loaded.append(path)
     return value
 
@@ -143,33 +150,32 @@ def _head_reason(checkpoint, path, shape):
     return f"the checkpoint's head {found} does not fit the model's {shape}: fresh zero head"
 
 
-def _check_shape(checkpoint, path_in_checkpoint, path, found, expected):
+def _check_shape(checkpoint, path_in_checkpoint, path, found, expected, report):
     if tuple(found) != tuple(expected):
-        raise ValueError(
+        raise errors.CheckpointMismatchError(
             f"The checkpoint {checkpoint.source} does not fit the model: checkpoint key "
             f"{checkpoint.source_keys[path_in_checkpoint]} gives shape {tuple(found)}, model "
             f"weight {path!r} has shape {tuple(expected)}. Build the model with the "
-            f"checkpoint's width, depth, heads and patch size."
-        )
+            f"checkpoint's width, depth, heads and patch size.",
+            source=checkpoint.source, report=report)
 
 
-def _check_depth_and_heads(model, checkpoint):
+def _check_depth_and_heads(model, checkpoint, report):
     blocks = [layer for layer in model.layers if layer.name.startswith("block_")]
     if checkpoint.num_layers != len(blocks):
-        raise ValueError(
+        raise errors.CheckpointMismatchError(
             f"The checkpoint {checkpoint.source} does not fit the model: it has "
             f"{checkpoint.num_layers} transformer blocks (last key "
             f"{checkpoint.source_keys[f'block_{checkpoint.num_layers - 1}/mlp/output/bias']}), "
-            f"the model has {len(blocks)} (num_layers={len(blocks)})."
-        )
+            f"the model has {len(blocks)} (num_layers={len(blocks)}).",
+            source=checkpoint.source, report=report)
     heads = blocks[0].num_heads
     if checkpoint.num_heads is not None and checkpoint.num_heads != heads:
-        raise ValueError(
+        raise errors.CheckpointMismatchError(
             f"The checkpoint {checkpoint.source} does not fit the model: checkpoint key "
             f"{checkpoint.source_keys['block_0/attention/query/kernel']} has "
             f"{checkpoint.num_heads} heads, model weight 'block_0/attention/query/kernel' is in "
-            f"a block with num_heads={heads}."
-        )
+            f"a block with num_heads={heads}.", source=checkpoint.source, report=report)
 
 
 def numerics_differences(model, checkpoint):
@@ -212,28 +218,32 @@ def _inflate(checkpoint, shape, report, video_inflation):
     """(P, P, C, D) patch kernel -> (t, P, P, C, D) tubelet kernel, as ViViT."""
     kernel = checkpoint.weights[ckpt.PATCH_KERNEL]
     _check_shape(checkpoint, ckpt.PATCH_KERNEL, "tubelet_embedding/kernel", kernel.shape,
-                 shape[1:])
+                 shape[1:], report)
     frames = shape[0]
-    if video_inflation == "average":
-        inflated = np.repeat(kernel[None] / frames, frames, axis=0)  # (t, P, P, C, D)
-    else:
+
+    def inflate(kernel):
+        if video_inflation == "average":
+            return np.repeat(kernel[None] / frames, frames, axis=0)  # (t, P, P, C, D)
         inflated = np.zeros(shape, np.float32)  # (t, P, P, C, D)
         inflated[frames // 2] = kernel
+        return inflated
+
     report.adapted["tubelet_embedding/kernel"] = (
         f"2-D patch kernel inflated over {frames} frames ({video_inflation})")
-    return inflated
+    return kernel.transformed(inflate)
 
 
 def _position_embedding(model, checkpoint, shape, report):
     """The checkpoint's position embedding on the model's grid, class row as the model needs."""
-    embedding = checkpoint.weights[ckpt.POSITION_EMBEDDING]
+    embedding = checkpoint.array(ckpt.POSITION_EMBEDDING)  # (prefix + h * w, D)
     class_row, grid = embedding[:int(checkpoint.class_row)], embedding[int(checkpoint.class_row):]
     _check_shape(checkpoint, ckpt.POSITION_EMBEDDING, ckpt.POSITION_EMBEDDING, grid.shape[-1:],
-                 shape[-1:])
+                 shape[-1:], report)
     source_grid, target_grid = checkpoint.grid, patch_grid(model)
     changes = []
     if source_grid != target_grid[-2:]:
-        grid = zoom_grid(grid, source_grid, target_grid[-2:])  # (h' * w', D)
+        grid = keras.ops.convert_to_numpy(resize_position_embedding(
+            grid, source_grid, target_grid[-2:], method="zoom"))  # (h' * w', D)
         changes.append(f"resized from a {source_grid} grid to {target_grid[-2:]} "
                        "(scipy.ndimage.zoom, order=1)")
     if len(target_grid) == 3:
@@ -249,7 +259,7 @@ def _position_embedding(model, checkpoint, shape, report):
         report.adapted[ckpt.POSITION_EMBEDDING] = "; ".join(changes)
     else:
         report.loaded.append(ckpt.POSITION_EMBEDDING)
-    return grid
+    return ckpt.Stored.of(grid, checkpoint.source_keys[ckpt.POSITION_EMBEDDING])
 
 
 def _class_row(model, checkpoint, class_row, changes):
@@ -259,17 +269,7 @@ def _class_row(model, checkpoint, class_row, changes):
     if ckpt.CLASS_TOKEN in checkpoint.weights:
         changes.append("zero row for the class token, whose position the file does not add "
                        "(big_vision layout)")
-        return np.zeros_like(checkpoint.weights[ckpt.POSITION_EMBEDDING][:1])
+        return np.zeros((1, class_row.shape[-1]), np.float32)  # (1, D)
     changes.append("row 0 (the class token's) stays fresh: the checkpoint has no class token")
     embedding = model.get_layer("position_embedding").embeddings  # (1 + N, D)
     return keras.ops.convert_to_numpy(embedding)[:1]
-
-
-def zoom_grid(grid, source_grid, target_grid):
-    """(h * w, D) -> (h' * w', D) by corner-aligned linear interpolation, as
-    `scipy.ndimage.zoom(order=1)` in the authors' loaders."""
-    width = grid.shape[-1]
-    image = grid.reshape(tuple(source_grid) + (width,))  # (h, w, D)
-    factors = (target_grid[0] / source_grid[0], target_grid[1] / source_grid[1], 1)
-    zoomed = scipy.ndimage.zoom(image, factors, order=1)  # (h', w', D)
-    return zoomed.reshape(-1, width).astype(np.float32)  # (h' * w', D)

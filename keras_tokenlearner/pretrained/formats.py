@@ -6,13 +6,16 @@
   `params/img/` and `opt/target/` are stripped; scanned blocks are split.
 - keras-hub ViT presets (`transformer_block_` or `tranformer_block_`).
 - timm and Hugging Face safetensors.
-Every reader returns a `Checkpoint` (see `checkpoint.py`), with the input
-its weights expect: [-1, 1] for Google's and timm's files (timm's AugReg and
-original ViTs use mean = std = 0.5: a timm checkpoint trained with ImageNet
-mean and std needs `preprocessing=` given explicitly), a Hugging Face
-model's `preprocessor_config.json` where there is one.
+Every reader takes `{key: Stored}` (arrays not read yet; see `readers.py`)
+and returns a `Checkpoint` (see `checkpoint.py`), with the input its weights
+expect: [-1, 1] for Google's files; for timm's, the mean and std of the
+`pretrained_cfg` in the `config.json` beside the file or in its Hub
+repository (ImageNet's for DeiT and many timm ViTs, 0.5 for AugReg), and
+[-1, 1] with a warning naming the assumption when there is none; a Hugging
+Face model's `preprocessor_config.json` where there is one.
 """
 
+import logging
 import re
 
 import numpy as np
@@ -20,6 +23,7 @@ import numpy as np
 from keras_tokenlearner import validation
 from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.pretrained import checkpoint as ckpt
+from keras_tokenlearner.pretrained import errors
 from keras_tokenlearner.pretrained import layouts as lay
 
 GOOGLE_PREFIXES = ("opt/target/", "params/img/", "params/")
@@ -28,6 +32,7 @@ PRE_LINEN = ("LayerNorm_0", "MultiHeadDotProductAttention_1", "LayerNorm_2", "Ml
 LINEN = ("LayerNorm_0", "MultiHeadDotProductAttention_0", "LayerNorm_1", "MlpBlock_0")
 PRE_LOGITS = "a tanh representation layer that fine-tuning drops, as vit_jax does"
 ERF_GELU = dict(approximate_gelu=False, layer_norm_epsilon=1e-6)
+LOGGER = logging.getLogger("keras_tokenlearner")
 
 
 FLAX_NORM = ("/scale", "/bias")
@@ -66,13 +71,12 @@ def google_layout(arrays):
 
 
 def read_google(arrays, source):
-    """A Google `.npz`'s `{key: array}` -> `Checkpoint`."""
+    """A Google `.npz`'s `{key: Stored}` -> `Checkpoint`."""
     arrays = split_scanned_blocks(strip_prefix(arrays))
     if "embedding/kernel" not in arrays:
-        raise validation.invalid_value(
-            "weights", f"a ViT .npz with 'embedding/kernel' in {source}",
-            f"keys {sorted(arrays)[:5]}",
-        )
+        raise errors.CorruptCheckpointError(
+            f"The checkpoint {source} is an .npz without 'embedding/kernel', so not a ViT "
+            f"checkpoint; its first keys: {sorted(arrays)[:5]}.", source=source)
     layout, legacy, position = google_layout(arrays)
     weights, source_keys, dropped = lay.convert(arrays, layout, source)
     query = arrays[layout.block_prefix.format(index=0) + layout.block["attention/query/kernel"][0]]
@@ -97,15 +101,17 @@ def strip_prefix(arrays):
 
 def split_scanned_blocks(arrays):
     """big_vision's `scan=True` layout (`Transformer/encoderblock/...` with a
-    leading depth axis) -> one `encoderblock_{i}` per block."""
+    leading depth axis) -> one `encoderblock_{i}` per block (each reads the
+    scanned array and keeps its row: one array in memory at a time, the
+    file read once per block)."""
     scanned = "Transformer/encoderblock/"
     split = {}
-    for key, value in arrays.items():
+    for key, stored in arrays.items():
         if not key.startswith(scanned):
-            split[key] = value
+            split[key] = stored
             continue
-        for index, entry in enumerate(value):
-            split[key.replace(scanned, f"Transformer/encoderblock_{index}/")] = entry
+        for index in range(stored.shape[0]):
+            split[key.replace(scanned, f"Transformer/encoderblock_{index}/")] = stored.row(index)
     return split
 
 
@@ -166,7 +172,14 @@ HUGGING_FACE = lay.Layout(
 HUGGING_FACE_ACTIVATIONS = {"gelu": False, "gelu_new": True, "gelu_pytorch_tanh": True}
 
 
-def read_timm(arrays, source):
+def read_timm(arrays, source, config=None, preprocessing_given=False):
+    """timm safetensors with the `config.json` that belongs to it (or None);
+    `preprocessing_given`: the caller gives the input, so none is assumed."""
+    if "dist_token" in arrays:
+        raise errors.CheckpointMismatchError(
+            f"The checkpoint {source} is a distilled DeiT (key 'dist_token' "
+            f"{tuple(arrays['dist_token'].shape)}): its second token and head have no place in "
+            "this package's ViT. Use the non-distilled DeiT weights instead.", source=source)
     weights, source_keys, dropped = lay.convert(arrays, TIMM, source)
     rows = weights[ckpt.POSITION_EMBEDDING].shape[0]
     square = int(np.sqrt(rows)) ** 2 == rows  # no class row (timm's no_embed_class)
@@ -174,8 +187,24 @@ def read_timm(arrays, source):
         source=source, format="timm", weights=weights, source_keys=source_keys,
         dropped=dropped, num_heads=None,
         class_row=ckpt.CLASS_TOKEN in weights and not square, **ERF_GELU,
-        preprocessing=preprocessing.MINUS_ONE_TO_ONE,  # AugReg / original ViTs: mean = std = 0.5
+        preprocessing=None if preprocessing_given else timm_preprocessing(config, source),
     )
+
+
+def timm_preprocessing(config, source):
+    """The record of a timm `config.json`'s `pretrained_cfg` mean and std;
+    without one, [-1, 1] (timm's AugReg and original ViTs), with a warning."""
+    pretrained_cfg = (config or {}).get("pretrained_cfg") or {}
+    if "mean" in pretrained_cfg and "std" in pretrained_cfg:
+        return preprocessing.canonical({"mean": pretrained_cfg["mean"],
+                                        "std": pretrained_cfg["std"]})
+    LOGGER.warning(
+        "The timm checkpoint %s comes with no config.json giving its pretrained_cfg mean and "
+        "std: assuming mean = std = 0.5, inputs in [-1, 1], as timm's AugReg and original ViTs. "
+        "A timm file trained with ImageNet mean and std (DeiT and others) needs "
+        "preprocessing={'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225]}; pass "
+        "preprocessing= to say which.", source)
+    return preprocessing.MINUS_ONE_TO_ONE
 
 
 def read_hugging_face(arrays, config, source, preprocessor_config=None):

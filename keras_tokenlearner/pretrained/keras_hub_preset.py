@@ -15,14 +15,13 @@ an older `ViTImageConverter`'s `norm_mean` and `norm_std`) say what input
 the weights expect. Without them, [-1, 1], as Google's ViTs.
 """
 
-import io
-
 import h5py
 import numpy as np
 
 from keras_tokenlearner import validation
 from keras_tokenlearner.models import preprocessing
 from keras_tokenlearner.pretrained import checkpoint as ckpt
+from keras_tokenlearner.pretrained import errors
 from keras_tokenlearner.pretrained import formats
 from keras_tokenlearner.pretrained import layouts as lay
 
@@ -65,17 +64,16 @@ LAYOUT = lay.Layout(
 )
 
 
-def read(config, weights_bytes, task_bytes, source, converter=None):
-    """A keras-hub ViT preset's config and weight files -> `Checkpoint`;
-    `converter` is its image converter's config (see `image_converter`)."""
+def read(config, arrays, source, converter=None):
+    """A keras-hub ViT preset's config and the `named_arrays` of its weight
+    files (`model.weights.h5` and, for a classifier, `task.weights.h5`) ->
+    `Checkpoint`; `converter` is its image converter's config (see
+    `image_converter`)."""
     if config.get("class_name") != "ViTBackbone":
         raise validation.invalid_value(
             "weights", "a keras-hub preset of a ViTBackbone (config.json class_name)",
             f"{source} with class_name={config.get('class_name')!r}",
         )
-    arrays = named_arrays(weights_bytes, source)
-    if task_bytes is not None:
-        arrays.update(named_arrays(task_bytes, source))
     weights, source_keys, dropped = lay.convert(arrays, LAYOUT, source)
     backbone = config["config"]
     return ckpt.Checkpoint(
@@ -118,20 +116,27 @@ def converter_preprocessing(converter):
                                     "offset": tuple((offset - mean) / std)})
 
 
-def named_arrays(data, source):
-    """`{layer-name path/vars/i: array}` of a Keras `.weights.h5` file's layers."""
+def open_weights(path, open_binary):
+    """A `.weights.h5` file as a `ReopeningFile` of an `h5py.File`."""
+    return ckpt.ReopeningFile(path, open_binary, lambda binary: h5py.File(binary, "r"))
+
+
+def named_arrays(file, source):
+    """`{layer-name path/vars/i: Stored}` of a Keras `.weights.h5` file's
+    layers; each dataset is read from the file when its entry is read."""
     arrays = {}
     try:
-        with h5py.File(io.BytesIO(data), "r") as handle:
-            if "layers" in handle:
-                _collect(handle["layers"], "", arrays)
-    except OSError as error:
-        raise validation.invalid_value("weights", f"a readable HDF5 file ({error})",
-                                       source) from None
+        handle = file.handle()
+        if "layers" in handle:
+            _collect(handle["layers"], "", arrays, file)
+    except OSError as error:  # HDF5 refuses a truncated file when opening it
+        raise errors.CorruptCheckpointError(
+            f"The checkpoint {source} holds an unreadable HDF5 file {file.path} ({error}). "
+            "Download it again.", source=source, path=file.path) from None
     return arrays
 
 
-def _collect(group, prefix, arrays):
+def _collect(group, prefix, arrays, file):
     """Walks `group`: a child with a named `vars` is a layer, others are containers."""
     for key, child in group.items():
         if not isinstance(child, h5py.Group) or key == "vars":
@@ -140,6 +145,13 @@ def _collect(group, prefix, arrays):
         path = prefix
         if name is not None:
             path = f"{prefix}{str(name).replace('tranformer_block_', 'transformer_block_')}/"
-            for index, value in child["vars"].items():
-                arrays[f"{path}vars/{index}"] = value[()]
-        _collect(child, path, arrays)
+            for index, dataset in child["vars"].items():
+                arrays[f"{path}vars/{index}"] = ckpt.Stored(
+                    dataset.name, tuple(dataset.shape), dataset.dtype,
+                    lambda name=dataset.name: _read_dataset(file, name))
+        _collect(child, path, arrays, file)
+
+
+def _read_dataset(file, name):
+    """Dataset `name` of `file`, read now (the file reopened if closed)."""
+    return file.handle()[name][()]

@@ -2,16 +2,20 @@
 
 One table per format says, for every weight of a `ViT`, which source key
 holds it and how its array is laid out there. `convert` walks a table over
-a flat `{key: array}` dict and returns the `Checkpoint` fields; keys the
-table does not use are either known extras (a `pre_logits` layer, the
-Hugging Face pooler), reported as dropped, or a `ValueError` naming them.
+a flat `{key: Stored}` dict (arrays not read yet) and returns the
+`Checkpoint` fields, each weight a `Stored` that applies its transform when
+read; keys the table does not use are either known extras (a `pre_logits`
+layer, the Hugging Face pooler), reported as dropped, or a
+`CheckpointMismatchError` naming them (a variant this package does not
+implement). A key the table needs and the file lacks is a
+`CorruptCheckpointError`.
 """
 
 import dataclasses
 import re
 
-from keras_tokenlearner import validation
 from keras_tokenlearner.pretrained import checkpoint as ckpt
+from keras_tokenlearner.pretrained import errors
 
 
 def same(array):
@@ -90,18 +94,17 @@ class Layout:
 
 
 def convert(arrays, layout, source):
-    """`{key: array}` -> (weights, source_keys, dropped) by `layout`."""
+    """`{key: Stored}` -> (weights, source_keys, dropped) by `layout`; reads nothing."""
     weights, source_keys, used = {}, {}, set()
 
     def take(path, key, transform):
         if key not in arrays:
-            raise ValueError(
+            raise errors.CorruptCheckpointError(
                 f"The checkpoint {source} has no key {key!r}, which model weight {path!r} "
-                "loads from."
-            )
-        array = arrays[key]
-        weights[path] = ckpt.to_float32(transform(array))
-        source_keys[path] = f"{key} {tuple(array.shape)}"
+                "loads from.", source=source)
+        stored = arrays[key]
+        weights[path] = stored.transformed(transform)
+        source_keys[path] = f"{key} {tuple(stored.shape)}"
         used.add(key)
 
     for path, (key, transform) in layout.top.items():
@@ -116,10 +119,10 @@ def convert(arrays, layout, source):
         reason = next((why for start, why in layout.droppable.items() if key.startswith(start)),
                       None)
         if reason is None:
-            raise ValueError(
+            raise errors.CheckpointMismatchError(
                 f"The checkpoint {source} also holds {key!r} {tuple(arrays[key].shape)}, which "
-                "has no place in this package's ViT (a variant it does not implement)."
-            )
+                "has no place in this package's ViT (a variant it does not implement).",
+                source=source)
         dropped[f"{key} {tuple(arrays[key].shape)}"] = reason
     return weights, source_keys, dropped
 
@@ -131,8 +134,7 @@ def block_indices(arrays, layout, source):
     numbers = sorted({int(match.group(1)) for key in arrays if (match := pattern.match(key))})
     first = layout.first_block
     if not numbers or numbers != list(range(first, first + len(numbers))):
-        raise validation.invalid_value(
-            "weights", f"transformer blocks {layout.block_prefix} numbered from {first} in "
-            f"{source}", numbers,
-        )
+        raise errors.CorruptCheckpointError(
+            f"The checkpoint {source} does not hold transformer blocks {layout.block_prefix} "
+            f"numbered from {first}: found {numbers}.", source=source)
     return [number - first for number in numbers]

@@ -1,184 +1,114 @@
-"""Finding and reading a checkpoint: a local path, a `gs://` (or any
-`tf.io.gfile`) path, an `https://` URL, a `kaggle://` handle.
+"""Where a checkpoint's bytes come from: a local path, a `gs://` (or any
+`tf.io.gfile`) path, an `https://` URL, an `hf://` Hugging Face Hub
+repository or a `kaggle://` handle.
 
-The format is read off the file itself: an `.npz` (a zip archive), a
-`.safetensors` file (an 8-byte header length, then JSON), or a directory
-holding a keras-hub preset (`config.json` + `model.weights.h5`) or a Hugging
-Face model (`config.json` + `model.safetensors`); a Hugging Face
-`preprocessor_config.json` and a keras-hub preset's image converter, where
-present, give the input the weights expect. TensorFlow is imported
-only for paths with a scheme (`gs://`, `s3://`, ...), and `kagglehub` and
-`safetensors` only for their sources.
+`locate(source)` fetches what needs fetching and returns a `Located`: the
+local (or `tf.io.gfile`) path of the file or directory, and the
+`config.json` / `preprocessor_config.json` that belong to it. URLs go
+through the verified cache (`cache`), hub sources through their own clients
+(`hub`). Reading the file is the readers' business. TensorFlow is imported
+only for paths with a scheme (`gs://`, `s3://`, ...), and `huggingface_hub`
+and `kagglehub` only for their sources.
 """
 
-import io
-import json
+import dataclasses
 import os
 import posixpath
-import re
 import urllib.parse
-import zipfile
 
-import keras
-import numpy as np
-
+from keras_tokenlearner import filesystem
 from keras_tokenlearner import validation
-from keras_tokenlearner.pretrained import formats
-from keras_tokenlearner.pretrained import keras_hub_preset
+from keras_tokenlearner.pretrained import cache
+from keras_tokenlearner.pretrained import errors
+from keras_tokenlearner.pretrained import hub
+from keras_tokenlearner.pretrained import named
 
-CACHE_SUBDIR = "keras_tokenlearner"
-SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
-
-
-def read_checkpoint(source):
-    """Reads `source` (path, URL or handle; see module doc) into a `Checkpoint`."""
-    path = local_or_remote_path(source)
-    if not _exists(path):
-        raise validation.invalid_value("weights", "an existing checkpoint file or directory",
-                                       source)
-    if _isdir(path):
-        return _read_directory(path, source)
-    return _read_file(path, source)
+SIDE_FILES = hub.SIDE_FILES
+exists = filesystem.exists
+isdir = filesystem.isdir
+join = filesystem.join
 
 
-def local_or_remote_path(source):
-    """Downloads URLs and Kaggle handles into the Keras cache; other paths as given."""
+@dataclasses.dataclass(frozen=True)
+class Located:
+    """Where a checkpoint's bytes are, once fetched.
+
+    Attributes:
+        source: what the caller passed (path, URL, handle), for messages.
+        path: a local path or a `tf.io.gfile` path (`gs://...`): a file or
+            a directory.
+        side_files: file name -> parsed JSON of the `config.json` and
+            `preprocessor_config.json` that belong to the checkpoint (beside
+            the file, in the directory, the URL's folder or the Hub
+            repository); a name is absent where there is none.
+    """
+
+    source: str
+    path: str
+    side_files: dict = dataclasses.field(default_factory=dict)
+
+
+def locate(source):
+    """Fetches `source` where needed and returns its `Located`.
+
+    Args:
+        source: a local or `tf.io.gfile` path (file or directory), an
+            `https://` URL, an `hf://ORG/REPO[@REVISION][/FILE]` source or a
+            `kaggle://` handle.
+
+    Raises:
+        DownloadError: the bytes could not be fetched (offline, HTTP error,
+            a server that cut the file short twice, a missing package).
+        CorruptCheckpointError: a downloaded file failed its check twice.
+        ValueError: `source` is not a path or names no existing file.
+    """
     if not isinstance(source, (str, os.PathLike)):
-        raise validation.invalid_value("weights", "a path, URL, kaggle:// handle or name", source)
+        raise validation.invalid_value("weights", "a path, URL, hf:// or kaggle:// source, or "
+                                       "a name", source)
     source = os.fspath(source)
     if source.startswith(("https://", "http://")):
-        return download(source)
-    if source.startswith("kaggle://"):
-        return _kaggle(source)
-    return source
-
-
-def download(url):
-    """`url` into the Keras cache (`~/.keras/keras_tokenlearner/`), once."""
-    parsed = urllib.parse.urlparse(url)
-    name = (parsed.netloc + parsed.path).strip("/").replace("/", "--")  # unique per URL
+        return _from_url(source)
+    if source.startswith("hf://"):
+        return Located(source, *hub.hugging_face(source))
+    path = hub.kaggle(source) if source.startswith("kaggle://") else source
     try:
-        return keras.utils.get_file(fname=name, origin=url, cache_subdir=CACHE_SUBDIR)
-    except Exception as error:  # get_file raises a bare Exception when offline
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(
-            f"Could not download {url} ({reason}). Download it yourself and pass the local "
-            f"file instead: weights='/path/to/{posixpath.basename(parsed.path)}'."
-        ) from None
+        found = exists(path)
+    except OSError as error:  # a gs:// (or other scheme) path that cannot be reached
+        raise errors.DownloadError(f"Could not reach {path} ({error}). Check the path and your "
+                                   "credentials, or copy the file and pass the local path.",
+                                   source=source, url=path) from None
+    if not found:
+        raise validation.invalid_value("weights", "an existing checkpoint file or directory",
+                                       source)
+    folder = path if isdir(path) else filesystem.split(path)[0]
+    side_files = {name: side for name in SIDE_FILES
+                  if (side := read_json_if_present(folder, name)) is not None}
+    return Located(source, path, side_files)
 
 
-def _kaggle(handle):
-    try:
-        import kagglehub
-    except ImportError:
-        raise ValueError(
-            f"Loading {handle} needs the kagglehub package: pip install kagglehub "
-            "(or download the preset and pass its directory)."
-        ) from None
-    return kagglehub.model_download(handle.removeprefix("kaggle://"))
-
-
-def _gfile():
-    import tensorflow as tf  # only for paths with a scheme, e.g. gs://
-
-    return tf.io.gfile
-
-
-def _exists(path):
-    return _gfile().exists(path) if SCHEME.match(path) else os.path.exists(path)
-
-
-def _isdir(path):
-    return _gfile().isdir(path) if SCHEME.match(path) else os.path.isdir(path)
-
-
-def read_bytes(path):
-    if SCHEME.match(path):
-        with _gfile().GFile(path, "rb") as handle:
-            return handle.read()
+def _from_url(url):
+    """A URL's verified cached copy; for a file other than a zip archive, the
+    side files fetched from the URL's folder (never from the shared cache)."""
+    path = cache.fetch(url, **named.checksums(url))
     with open(path, "rb") as handle:
-        return handle.read()
+        if handle.read(2) == b"PK":  # an .npz carries everything it needs
+            return Located(url, path, {})
+    parts = urllib.parse.urlsplit(url)
+    folder = posixpath.dirname(parts.path)
+    side_files = {}
+    for name in SIDE_FILES:
+        beside = parts._replace(path=posixpath.join(folder, name), fragment="").geturl()
+        if (found := cache.fetch_optional_json(beside)) is not None:
+            side_files[name] = found
+    return Located(url, path, side_files)
 
 
-def _join(directory, name):
-    return posixpath.join(directory, name) if SCHEME.match(directory) else os.path.join(
-        directory, name)
+def open_binary(path):
+    """A readable, seekable binary file object for a local or gfile path."""
+    return filesystem.open(path, "rb")
 
 
-def _optional_json(directory, name):
-    """The parsed JSON file `name` in `directory`, or None where there is none."""
-    path = _join(directory, name)
-    return json.loads(read_bytes(path)) if _exists(path) else None
-
-
-def _read_directory(path, source):
-    config = _optional_json(path, "config.json") or {}
-    if _exists(_join(path, keras_hub_preset.WEIGHTS_FILE)):
-        task_path = _join(path, keras_hub_preset.TASK_WEIGHTS_FILE)
-        task = read_bytes(task_path) if _exists(task_path) else None
-        converter = keras_hub_preset.image_converter(
-            _optional_json(path, keras_hub_preset.CONVERTER_FILE),
-            _optional_json(path, keras_hub_preset.PREPROCESSOR_FILE))
-        return keras_hub_preset.read(config, read_bytes(_join(path, keras_hub_preset.WEIGHTS_FILE)),
-                                     task, source, converter)
-    if _exists(_join(path, "model.safetensors")):
-        arrays = _safetensors(read_bytes(_join(path, "model.safetensors")), source)
-        return _from_safetensors(arrays, path, source)
-    raise validation.invalid_value(
-        "weights", "a directory holding a keras-hub preset (config.json, model.weights.h5) or a "
-        "Hugging Face model (config.json, model.safetensors)", source,
-    )
-
-
-def _read_file(path, source):
-    data = read_bytes(path)
-    if data[:2] == b"PK":
-        return formats.read_google(_npz(data, source), source)
-    if len(data) > 8 and data[8:9] == b"{":
-        directory = posixpath.dirname(path) if SCHEME.match(path) else os.path.dirname(path)
-        return _from_safetensors(_safetensors(data, source), directory, source)
-    raise validation.invalid_value(
-        "weights", "a ViT checkpoint: an .npz, a .safetensors file, or a keras-hub or Hugging "
-        f"Face directory; {path} is neither a zip archive nor a safetensors file", source,
-    )
-
-
-def _npz(data, source):
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise validation.invalid_value(
-            "weights", f"a readable .npz archive ({type(error).__name__}: {error})", source
-        ) from None
-
-
-def _safetensors(data, source):
-    try:
-        from safetensors.numpy import load
-    except ImportError:
-        raise ValueError(
-            f"Reading {source} needs the safetensors package: "
-            "pip install 'keras_tokenlearner[safetensors]'."
-        ) from None
-    try:
-        return load(data)
-    except Exception as error:  # safetensors raises its own SafetensorError
-        raise validation.invalid_value(
-            "weights", f"a readable safetensors file ({error})", source
-        ) from None
-
-
-def _from_safetensors(arrays, directory, source):
-    """timm or Hugging Face weights; the latter with the `config.json` and
-    `preprocessor_config.json` found in `directory`."""
-    if formats.is_timm(arrays):
-        return formats.read_timm(arrays, source)
-    if formats.is_hugging_face(arrays):
-        config = _optional_json(directory, "config.json") or {}
-        return formats.read_hugging_face(arrays, config, source,
-                                         _optional_json(directory, "preprocessor_config.json"))
-    raise validation.invalid_value(
-        "weights", "a timm or Hugging Face ViT safetensors file (patch_embed.proj.weight or "
-        f"embeddings.patch_embeddings.*); keys: {sorted(arrays)[:5]}", source,
-    )
+def read_json_if_present(folder, name):
+    """The parsed JSON file `name` in `folder`, or None where there is none."""
+    path = join(folder, name)
+    return cache.read_json(path, path, filesystem.open) if exists(path) else None

@@ -110,6 +110,9 @@ def build_parser():
     export.add_argument("--overwrite", action="store_true", help="replace that version")
     export.add_argument("--class-names", help="file with one class name per line "
                         "(default: class_names.txt beside the model, if present)")
+    export.add_argument("--warmup-requests", type=int, default=1,
+                        help="TF Serving warmup requests per signature and batch size "
+                        "(SavedModel only; 0: none; default: 1)")
     demo = commands.add_parser("demo", help="build a small TokenLearner model and run it")
     demo.add_argument("--num-tokens", type=int, default=8)
     demo.add_argument("--image-size", type=int, default=32)
@@ -139,6 +142,7 @@ def _export(args):
         path = export.export_saved_model(
             model, args.out, args.serving_version, class_names, overwrite=args.overwrite,
             preprocessing=export.read_preprocessing(args.model_path),  # the trainer's record
+            warmup_requests=args.warmup_requests,
         )
     print(f"Exported {args.model_path} to {path}")
 

@@ -14,6 +14,9 @@
 * `serving_preprocessed`: the same outputs from already-preprocessed float32
   input of the model's own shape.
 
+`assets.extra/` holds TF Serving's warmup requests and batching parameters
+(`keras_tokenlearner.serving_warmup`).
+
 The batch size is dynamic. The artifact loads with `tf.saved_model.load` in a
 process that never imports this package. TensorFlow backend only.
 """
@@ -24,6 +27,7 @@ import keras
 
 from keras_tokenlearner import atomic
 from keras_tokenlearner import filesystem
+from keras_tokenlearner import serving_warmup
 from keras_tokenlearner import validation
 
 DEFAULT_TOP_K = 5
@@ -31,6 +35,11 @@ CLASS_NAMES_FILE = "class_names.txt"
 PREPROCESSING_FILE = "preprocessing.json"  # beside model.keras: the input it expects
 FILE_EXTENSIONS = {"onnx": ".onnx", "litert": ".tflite"}  # Keras's exporters check them
 LITERT_KERAS_VERSION = (3, 13)  # the first Keras with `model.export(format="litert")`
+INPUT_NAME = "images"
+WARMUP_INPUTS = {  # signature -> (input name, dtype, value): a mid-gray image of the model's size
+    "serving_default": (INPUT_NAME, "uint8", 128),
+    "serving_preprocessed": (INPUT_NAME, "float32", 0.0),
+}
 
 
 def _check_backend():
@@ -120,8 +129,8 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K, preprocessing=No
         archive.track(labels_table)
     raw_shape = (None,) + input_shape[:-3] + (None, None, input_shape[-1])  # any size
 
-    raw_spec = tf.TensorSpec(raw_shape, tf.uint8, name="images")
-    preprocessed_spec = tf.TensorSpec((None,) + input_shape, tf.float32, name="images")
+    raw_spec = tf.TensorSpec(raw_shape, tf.uint8, name=INPUT_NAME)
+    preprocessed_spec = tf.TensorSpec((None,) + input_shape, tf.float32, name=INPUT_NAME)
 
     def serve_raw(images):
         images = tf.ensure_shape(images, raw_spec.shape)  # names the expected shape
@@ -138,7 +147,8 @@ def build_archive(model, class_names=None, top_k=DEFAULT_TOP_K, preprocessing=No
 
 
 def export_saved_model(model, export_dir, version=1, class_names=None,
-                       top_k=DEFAULT_TOP_K, overwrite=False, preprocessing=None):
+                       top_k=DEFAULT_TOP_K, overwrite=False, preprocessing=None,
+                       warmup_requests=1, batching_parameters=None):
     """Writes `export_dir/<version>/` atomically; returns that path.
 
     Args:
@@ -157,6 +167,15 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
             "std": s}`, see `keras_tokenlearner.models.preprocessing`).
             Defaults to the model's own record; a model that records none
             (e.g. your own functional model) is refused without it.
+        warmup_requests: int. The requests in `assets.extra/
+            tf_serving_warmup_requests` for each signature and each of
+            `allowed_batch_sizes`: a mid-gray input of the model's size,
+            which TF Serving runs when it loads the version. Defaults to 1;
+            0 writes no warmup file.
+        batching_parameters: dict. Overrides of
+            `serving_warmup.BATCHING_PARAMETERS` (measured on a 2-core
+            CPU), written to `assets.extra/batching_parameters.txt` for
+            TF Serving's `--batching_parameters_file`.
 
     Returns:
         str: the path of the version folder written, `export_dir/<version>`.
@@ -164,11 +183,13 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
     Raises:
         ValueError: the Keras backend is not TensorFlow; the version
             exists and `overwrite` is False; the model does not fit (no
-            fixed input shape, or no class logits); or no preprocessing is
-            known.
+            fixed input shape, or no class logits); no preprocessing is
+            known; or `warmup_requests` or `batching_parameters` is invalid.
     """
     _check_backend()
     version = validation.check_positive_int("version", version)
+    batching = serving_warmup.batching_parameters(batching_parameters)
+    serving_warmup.check_warmup_requests(warmup_requests, len(WARMUP_INPUTS), batching)
     path = filesystem.join(export_dir, str(version))  # local, gs://, s3://, ram://
     if filesystem.exists(path) and not overwrite:
         raise validation.invalid_value(
@@ -178,10 +199,13 @@ def export_saved_model(model, export_dir, version=1, class_names=None,
     atomic.remove_stale_temporaries(export_dir)
     with atomic.atomic_directory(path, overwrite=overwrite) as temporary:
         archive.write_out(temporary, verbose=False)
+        assets = filesystem.join(temporary, "assets.extra")
+        filesystem.makedirs(assets)
         if class_names is not None:
-            assets = filesystem.join(temporary, "assets.extra")
-            filesystem.makedirs(assets)
             write_class_names(filesystem.join(assets, CLASS_NAMES_FILE), class_names)
+        serving_warmup.write_assets(
+            assets, filesystem.split(filesystem.abspath(export_dir))[1],  # as MODEL_NAME
+            WARMUP_INPUTS, tuple(model.inputs[0].shape[1:]), warmup_requests, batching)
     return path
 
 

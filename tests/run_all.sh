@@ -14,6 +14,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
+# TF Serving's protos, to read the export's warmup records back
+# (tests/export/test_warmup.py). Its wheel requires the full `tensorflow`
+# package (not tensorflow-cpu) and 2.21's needs protobuf >= 6.31, so 2.19.0
+# goes in without its dependencies; the package itself never imports it.
+python3 -c "import tensorflow_serving" 2>/dev/null ||
+    python3 -m pip install --quiet --no-deps "tensorflow-serving-api==2.19.0" || exit $?
+
 jax_and_notebooks() {
     set -e
     echo "=== KERAS_BACKEND=jax: backend-agnostic tests"

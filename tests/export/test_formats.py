@@ -56,7 +56,8 @@ def test_litert_matches_keras(reloaded, tmp_path):
 
 def test_litert_export_on_keras_before_3_13_names_the_version(reloaded, tmp_path, monkeypatch):
     monkeypatch.setattr(keras, "version", lambda: "3.12.4")
-    with pytest.raises(ValueError, match=r"LiteRT export needs Keras 3\.13.*this is Keras 3\.12\.4"):
+    message = r"LiteRT export needs Keras 3\.13.*this is Keras 3\.12\.4"
+    with pytest.raises(ValueError, match=message):
         export.export_litert(reloaded[0], str(tmp_path / "m.tflite"))
     assert list(tmp_path.iterdir()) == []
 

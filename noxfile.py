@@ -23,6 +23,9 @@ os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 SUMMARY = os.path.join(".nox", "summary")  # <row>.json: the versions, for the table
 # The backend-agnostic tests, as tests/run_all.sh's JAX pass runs them.
+# What the backend-agnostic tests need beside the package: safetensors writes
+# their timm and Hugging Face fixtures, huggingface_hub serves tests/pretrained/test_hub.py.
+TEST_PACKAGES = ("pytest>=8", "safetensors", "huggingface_hub>=0.26")
 AGNOSTIC_TESTS = ["tests/layers", "tests/models", "tests/pretrained",
                   "keras_tokenlearner/layers", "keras_tokenlearner/models",
                   "keras_tokenlearner/pretrained"]
@@ -65,7 +68,7 @@ def oldest(session):
     tensorflow 2.19, Keras 3.10, JAX 0.5.3. Install cell, public workflow, and
     the backend-agnostic tests under the oldest JAX."""
     colab_shaped(session, "tensorflow==2.19.1", "keras==3.10.0", "jax[cpu]==0.5.3")
-    session.install("pytest>=8", "safetensors")
+    session.install(*TEST_PACKAGES)
     record_versions(session)
     public_workflow(session)
     session.run(*PYTEST, *AGNOSTIC_TESTS, env={"KERAS_BACKEND": "jax"})
@@ -86,7 +89,7 @@ def newest(session):
     """The newest of everything: Python 3.13 and what `[cpu,jax]` resolves to
     (TensorFlow 2.21, Keras and JAX at their newest). The public workflow and
     the backend-agnostic tests under the newest JAX."""
-    session.install(".[cpu,jax]", "pytest>=8", "safetensors")
+    session.install(".[cpu,jax]", *TEST_PACKAGES)
     record_versions(session)
     public_workflow(session)
     session.run(*PYTEST, *AGNOSTIC_TESTS, env={"KERAS_BACKEND": "jax"})
@@ -96,7 +99,7 @@ def newest(session):
 def torch(session):
     """The newest torch and Keras, no TensorFlow: the base install plus
     `[torch]`, and the backend-agnostic tests under torch."""
-    session.install(".[torch]", "pytest>=8", "safetensors")
+    session.install(".[torch]", *TEST_PACKAGES)
     record_versions(session)
     session.run("python", "-c", "import importlib.util as u; "
                 "assert u.find_spec('tensorflow') is None, 'TensorFlow is installed'; "

@@ -19,18 +19,23 @@ setting runs `--repeats` times, interleaved with the others, and the table
 shows the median.
 
     python benchmarks/training_throughput.py
+    python benchmarks/training_throughput.py --whole-job --repeats 5
+
+`--whole-job` times whole processes instead, start to exit (setup, compile,
+steps, evaluation, checkpoints, teardown), against the same job run with
+Keras `fit`: see benchmarks/whole_job.py. It writes
+results/training_whole_job.json.
 """
 
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
 import harness
 import numpy as np
+import whole_job
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {  # model: (image_size, batch_size, steps)
@@ -86,12 +91,8 @@ def measure(setting, model):
 
 
 def in_fresh_process(setting, model):
-    command = [sys.executable, __file__, "--measure", setting, "--models", model]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    if result.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])["images_per_second"]
+    stdout = whole_job.fresh_process(["--measure", setting, "--models", model])[1]
+    return json.loads(stdout.strip().splitlines()[-1])["images_per_second"]
 
 
 def run(models, repeats):
@@ -99,10 +100,8 @@ def run(models, repeats):
 
     rows = []
     for model in models:
-        measured = {setting: [] for setting in SETTINGS}
-        for _ in range(repeats):
-            for setting in SETTINGS:
-                measured[setting].append(in_fresh_process(setting, model))
+        measured = whole_job.interleaved(
+            SETTINGS, repeats, lambda setting, model=model: in_fresh_process(setting, model))
         speeds = {setting: float(np.median(values)) for setting, values in measured.items()}
         image_size, batch_size, steps = MODELS[model]
         for setting, speed in speeds.items():
@@ -122,7 +121,22 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--measure", choices=SETTINGS, help=argparse.SUPPRESS)
+    parser.add_argument("--whole-job", action="store_true",
+                        help="time whole processes against Keras fit (benchmarks/whole_job.py)")
+    parser.add_argument("--jobs", nargs="+", default=list(whole_job.JOBS),
+                        choices=list(whole_job.JOBS))
+    parser.add_argument("--job", choices=list(whole_job.JOBS), help=argparse.SUPPRESS)
+    parser.add_argument("--runner", choices=whole_job.RUNNERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.job:  # one whole job, in the fresh process `whole_job.timed_process` started
+        whole_job.run_job(args.runner, args.job)
+        return
+    if args.whole_job:  # rows of jobs not measured now are kept from the last results
+        rows = whole_job.measure(args.jobs, args.repeats)
+        kept = [row for row in whole_job.previous_rows(harness.RESULTS)
+                if row["job"] not in args.jobs]
+        harness.save("training_whole_job", {"rows": kept + rows})
+        return
     if args.measure:  # one setting, in the fresh process `in_fresh_process` started
         speed = measure(args.measure, args.models[0])
         print(json.dumps({"images_per_second": speed}))

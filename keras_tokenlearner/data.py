@@ -245,4 +245,15 @@ def training_stream(builder, info, image_shape, batch_size, seed, start_step, to
     pairs = examples(builder, info, info.train_split)
     passes = _training_passes(pairs, first_epoch, last_epoch, seed, image_shape, batch_size,
                               preprocessing)
-    return passes.skip(skip).take(total_steps - start_step).prefetch(tf.data.AUTOTUNE)
+    stream = passes.skip(skip).take(total_steps - start_step).prefetch(tf.data.AUTOTUNE)
+    return stream.with_options(_checkpointable())
+
+
+def _checkpointable():
+    """Lets a checkpoint save the stream's position. Its one stateful op is
+    the placeholder seed generator of each pass's `shuffle` (inside
+    `flat_map`), which holds no state: the shuffle's own iterator saves its
+    buffer and random state, so a restored stream reads on exactly."""
+    options = tf.data.Options()
+    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.IGNORE
+    return options

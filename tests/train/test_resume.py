@@ -37,6 +37,9 @@ def test_resumed_dropout_run_draws_the_same_masks(finished_run, finished_copy):
     # The dropout generators' state must come back from the step-2
     # checkpoint, or steps 3 and 4 draw other masks than the whole run's.
     kill_after_step_2(finished_copy)
+    # The named dataset's position is saved: the resume reads on, it does not replay.
+    saved = os.path.join(finished_copy, "checkpoints", "step_00000002", "input", "iterator.index")
+    assert os.path.exists(saved)
     metrics = train(**finished_run.arguments, workdir=finished_copy)
     assert metrics["steps"] == 4 and metrics["train_images_per_second"] is not None
     assert_same_weights(finished_run.workdir, finished_copy, atol=0)
